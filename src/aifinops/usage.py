@@ -1,0 +1,333 @@
+"""The one record everything speaks: a model call as a `UsageEvent`.
+
+`Usage` is the canonical token split with no overlaps:
+
+- ``input_tokens``: uncached input only (Anthropic's meaning, not OpenAI's);
+- ``cache_read_tokens``, ``cache_write_5m_tokens``, ``cache_write_1h_tokens``;
+- ``output_tokens``: all billed output, reasoning included;
+- ``reasoning_tokens``: an informational subset of ``output_tokens``, never billed again;
+- ``web_search_requests``: a counted extra billed per request.
+
+Total input is therefore ``input_tokens + cache_read_tokens + cache_write_*``.
+Provider adapters (``aifinops.providers``) translate each wire format into this split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+PROVIDERS: tuple[str, ...] = ("anthropic", "openai", "bedrock")
+
+TOKEN_FIELDS: tuple[str, ...] = (
+    "input_tokens",
+    "cache_read_tokens",
+    "cache_write_5m_tokens",
+    "cache_write_1h_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "web_search_requests",
+)
+
+
+class RecordError(ValueError):
+    """A field of an input record is missing or invalid."""
+
+    def __init__(self, field_name: str, reason: str, value: object = None) -> None:
+        self.field = field_name
+        self.reason = reason
+        self.value = value
+        super().__init__(f"{field_name}: {reason}")
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token counts of one call in the canonical, non-overlapping split."""
+
+    input_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_5m_tokens: int = 0
+    cache_write_1h_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    web_search_requests: int = 0
+
+    def __post_init__(self) -> None:
+        for name in TOKEN_FIELDS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise RecordError(name, f"must be an integer, got {value!r}", value)
+            if value < 0:
+                raise RecordError(name, f"must be zero or more, got {value}", value)
+        if self.reasoning_tokens > self.output_tokens:
+            raise RecordError(
+                "reasoning_tokens",
+                f"{self.reasoning_tokens} exceeds output_tokens ({self.output_tokens}); "
+                "reasoning is a subset of output, not an addition to it",
+                self.reasoning_tokens,
+            )
+
+    @property
+    def cache_write_tokens(self) -> int:
+        return self.cache_write_5m_tokens + self.cache_write_1h_tokens
+
+    @property
+    def total_input_tokens(self) -> int:
+        """All input the model read: uncached, cache reads and cache writes."""
+        return self.input_tokens + self.cache_read_tokens + self.cache_write_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(*(getattr(self, n) + getattr(other, n) for n in TOKEN_FIELDS))
+
+
+@dataclass(frozen=True, slots=True)
+class Attribution:
+    """Who and what a call was for."""
+
+    team: str | None = None
+    feature: str | None = None
+    customer_id: str | None = None
+    prompt_version: str | None = None
+    unit_id: str | None = None
+    api_key_id: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+ATTRIBUTION_FIELDS: tuple[str, ...] = (
+    "team",
+    "feature",
+    "customer_id",
+    "prompt_version",
+    "unit_id",
+    "api_key_id",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UsageEvent:
+    """One model call: identity, what was called, attribution, usage, cost, shape, trust."""
+
+    event_id: str
+    ts: datetime
+    provider: str
+    model: str
+    usage: Usage = field(default_factory=Usage)
+    attribution: Attribution = field(default_factory=Attribution)
+    request_id: str | None = None
+    duration_ms: int | None = None
+    ttft_ms: int | None = None
+    requested_model: str | None = None
+    endpoint: str | None = None
+    service_tier: str | None = None
+    batch: bool = False
+    # cost: integer nano-USD, None when unknown (never a silent 0)
+    list_cost_nusd: int | None = None
+    effective_cost_nusd: int | None = None
+    price_version: str | None = None
+    # shape signals for waste detection (never content)
+    max_tokens: int | None = None
+    stop_reason: str | None = None
+    system_tokens: int | None = None
+    system_hash: str | None = None
+    prefix_hash: str | None = None
+    context_chunks: int | None = None
+    status: int | None = None
+    error_type: str | None = None
+    # trust flags
+    unpriced: bool = False
+    usage_estimated: bool = False
+    unattributed: bool = False
+    route_reason: str | None = None
+    guardrails: tuple[str, ...] = ()
+
+    def with_cost(
+        self,
+        list_cost_nusd: int | None,
+        effective_cost_nusd: int | None,
+        price_version: str | None,
+    ) -> UsageEvent:
+        return replace(
+            self,
+            list_cost_nusd=list_cost_nusd,
+            effective_cost_nusd=effective_cost_nusd,
+            price_version=price_version,
+            unpriced=list_cost_nusd is None,
+        )
+
+
+# --- flat records (canonical event files, JSONL/CSV) -----------------------------------
+
+_INT_FIELDS = frozenset(
+    {"duration_ms", "ttft_ms", "max_tokens", "system_tokens", "context_chunks", "status"}
+)
+_BOOL_FIELDS = frozenset({"batch", "unpriced", "usage_estimated", "unattributed"})
+_STR_FIELDS = frozenset(
+    {
+        "request_id",
+        "requested_model",
+        "endpoint",
+        "service_tier",
+        "price_version",
+        "stop_reason",
+        "system_hash",
+        "prefix_hash",
+        "error_type",
+        "route_reason",
+    }
+)
+_COST_FIELDS = frozenset({"list_cost_nusd", "effective_cost_nusd"})
+_TRUE = frozenset({"true", "1", "yes", "y", "t"})
+_FALSE = frozenset({"false", "0", "no", "n", "f", ""})
+
+
+def parse_ts(value: object, field_name: str = "ts") -> datetime:
+    """Parse an ISO-8601 timestamp (or a date) into an aware UTC datetime."""
+    if isinstance(value, datetime):
+        dt = value
+    elif isinstance(value, date):
+        dt = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str) and value.strip():
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            raise RecordError(
+                field_name,
+                f"{value!r} is not an ISO-8601 timestamp (e.g. 2026-11-01T12:00:00Z)",
+                value,
+            ) from None
+    else:
+        raise RecordError(field_name, "is required (an ISO-8601 UTC timestamp)", value)
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _as_int(name: str, value: object, *, default: int | None) -> int | None:
+    if _blank(value):
+        return default
+    if isinstance(value, bool):
+        raise RecordError(name, f"must be an integer, got {value!r}", value)
+    if isinstance(value, int):
+        result = value
+    elif isinstance(value, float) and value.is_integer():
+        result = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        result = int(value.strip())
+    else:
+        raise RecordError(name, f"must be an integer, got {value!r}", value)
+    return result
+
+
+def _as_bool(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise RecordError(name, f"must be true or false, got {value!r}", value)
+
+
+def _as_str(name: str, value: object) -> str | None:
+    if _blank(value):
+        return None
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
+        return str(value).strip()
+    raise RecordError(name, f"must be a string, got {value!r}", value)
+
+
+def derive_event_id(row: Mapping[str, Any]) -> str:
+    """A stable id for a row that has none, so replaying a file adds nothing."""
+    canonical = json.dumps(
+        {k: row[k] for k in sorted(row) if k != "event_id"}, sort_keys=True, default=str
+    )
+    return "ev_" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def _usage_from_record(row: Mapping[str, Any]) -> Usage:
+    counts = {name: _as_int(name, row.get(name), default=0) for name in TOKEN_FIELDS}
+    return Usage(**{k: v for k, v in counts.items() if v is not None})
+
+
+def _attribution_from_record(row: Mapping[str, Any]) -> Attribution:
+    values = {name: _as_str(name, row.get(name)) for name in ATTRIBUTION_FIELDS}
+    tags: dict[str, str] = {}
+    raw_tags = row.get("tags")
+    if isinstance(raw_tags, Mapping):
+        tags.update({str(k): str(v) for k, v in raw_tags.items()})
+    elif not _blank(raw_tags):
+        raise RecordError("tags", "must be an object of string values", raw_tags)
+    for key, value in row.items():
+        if key.startswith("tag_") and not _blank(value):
+            tags[key[4:]] = str(value)
+    return Attribution(tags=tags, **values)
+
+
+def event_from_record(row: Mapping[str, Any]) -> UsageEvent:
+    """Build a `UsageEvent` from a flat canonical record (one JSONL object or CSV row).
+
+    ``ts``, ``provider`` and ``model`` are required; token fields default to 0;
+    ``event_id`` is derived from the row when absent; ``tag_<name>`` columns become tags.
+    Raises `RecordError` naming the first bad field.
+    """
+    ts = parse_ts(row.get("ts"))
+    provider = _as_str("provider", row.get("provider"))
+    if provider is None:
+        raise RecordError("provider", f"is required (one of {', '.join(PROVIDERS)})")
+    model = _as_str("model", row.get("model"))
+    if model is None:
+        raise RecordError("model", "is required (the model as billed, e.g. claude-sonnet-4-5)")
+    extras: dict[str, Any] = {}
+    for name in _INT_FIELDS | _COST_FIELDS:
+        extras[name] = _as_int(name, row.get(name), default=None)
+    for name in _BOOL_FIELDS:
+        extras[name] = _as_bool(name, row.get(name))
+    for name in _STR_FIELDS:
+        extras[name] = _as_str(name, row.get(name))
+    guardrails = row.get("guardrails")
+    if isinstance(guardrails, str):
+        extras["guardrails"] = tuple(g for g in guardrails.split(",") if g)
+    elif isinstance(guardrails, (list, tuple)):
+        extras["guardrails"] = tuple(str(g) for g in guardrails)
+    event_id = _as_str("event_id", row.get("event_id")) or derive_event_id(row)
+    return UsageEvent(
+        event_id=event_id,
+        ts=ts,
+        provider=provider.lower(),
+        model=model,
+        usage=_usage_from_record(row),
+        attribution=_attribution_from_record(row),
+        **extras,
+    )
+
+
+def event_to_record(event: UsageEvent) -> dict[str, Any]:
+    """The flat canonical record of an event (inverse of `event_from_record`)."""
+    out: dict[str, Any] = {}
+    for f in fields(event):
+        value = getattr(event, f.name)
+        if f.name == "usage":
+            out.update({n: getattr(value, n) for n in TOKEN_FIELDS})
+        elif f.name == "attribution":
+            out.update({n: getattr(value, n) for n in ATTRIBUTION_FIELDS})
+            out.update({f"tag_{k}": v for k, v in sorted(value.tags.items())})
+        elif f.name == "ts":
+            out["ts"] = value.isoformat().replace("+00:00", "Z")
+        elif f.name == "guardrails":
+            out["guardrails"] = list(value)
+        else:
+            out[f.name] = value
+    return out
