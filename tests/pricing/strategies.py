@@ -22,8 +22,10 @@ usages = st.builds(
 )
 
 moments = st.builds(
-    lambda d, s: datetime.combine(date(2023, 1, 1) + timedelta(days=d), time(), tzinfo=UTC)
-    + timedelta(seconds=s),
+    lambda d, s: (
+        datetime.combine(date(2023, 1, 1) + timedelta(days=d), time(), tzinfo=UTC)
+        + timedelta(seconds=s)
+    ),
     st.integers(0, 365 * 5),
     st.integers(0, 86_399),
 )

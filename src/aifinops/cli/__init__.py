@@ -1,5 +1,13 @@
-"""The `aifinops` command."""
+"""The `aifinops` command: one module per command group, registered on one Typer app."""
 
-from aifinops.cli.app import app, main
+from aifinops.cli import demo, price
+from aifinops.cli.app import app
 
-__all__ = ["app", "main"]
+COMMAND_MODULES = (demo, price)
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["COMMAND_MODULES", "app", "main"]

@@ -1,4 +1,4 @@
-"""The root Typer app; each command group lives in its own module."""
+"""The root Typer app; each command group lives in its own module and registers on it."""
 
 from __future__ import annotations
 
@@ -10,9 +10,3 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-
-
-def main() -> None:
-    from aifinops.cli import demo, price  # noqa: F401  (registers the commands)
-
-    app()

@@ -227,7 +227,9 @@ class Catalog:
         except LookupError:
             return None
 
-    def timeline(self, provider: str, model_ref: str, context: PriceContext = ()) -> Timeline | None:
+    def timeline(
+        self, provider: str, model_ref: str, context: PriceContext = ()
+    ) -> Timeline | None:
         """The compiled timeline of a model in a price context, or None if it has no price."""
         key = (provider.lower(), model_ref.lower(), context)
         if key not in self._timelines:

@@ -95,14 +95,14 @@ def build_plan(timeline: Timeline, entries: list[NegotiatedRate]) -> Plan:
     periods = []
     for start in ordered:
         list_card = timeline.card_at(start)
-        entry = _entry_at(entries, start)
+        found = _entry_at(entries, start)
         periods.append(
             Period(
                 start=start,
                 list_card=list_card,
-                effective_card=entry.card if entry and entry.card else list_card,
-                discount_bp=entry.discount_bp if entry else 0,
-                negotiated=entry is not None,
+                effective_card=found.card if found and found.card else list_card,
+                discount_bp=found.discount_bp if found else 0,
+                negotiated=found is not None,
             )
         )
     return Plan(model_id=timeline.model_id, periods=tuple(periods), starts=tuple(ordered))
@@ -133,7 +133,11 @@ class PricingEngine:
         return self._plans[key]
 
     def version_of(self, period: Period) -> str:
-        return (self.negotiated_version or self.list_version) if period.negotiated else self.list_version
+        return (
+            (self.negotiated_version or self.list_version)
+            if period.negotiated
+            else self.list_version
+        )
 
     def price(
         self,
@@ -156,7 +160,9 @@ class PricingEngine:
         if period.effective_card is period.list_card:
             effective = list_nusd
         else:
-            effective = round_pico_to_nano(card_cost_pico(period.effective_card, counts, total_input))
+            effective = round_pico_to_nano(
+                card_cost_pico(period.effective_card, counts, total_input)
+            )
         return PriceResult(
             list_cost_nusd=list_nusd,
             effective_cost_nusd=apply_discount(effective, period.discount_bp),

@@ -140,9 +140,13 @@ def parse_entry(index: int, raw: object) -> NegotiatedRate:
         raise RatesError(where, "must be a mapping with provider, model and a discount or prices")
     unknown = sorted(set(raw) - _ENTRY_KEYS)
     if unknown:
-        raise RatesError(f"{where}.{unknown[0]}", f"unknown key; use {', '.join(sorted(_ENTRY_KEYS))}")
+        raise RatesError(
+            f"{where}.{unknown[0]}", f"unknown key; use {', '.join(sorted(_ENTRY_KEYS))}"
+        )
     provider = _required_str(f"{where}.provider", raw.get("provider"), "e.g. anthropic")
-    model = _required_str(f"{where}.model", raw.get("model"), "a model id or a glob such as gpt-4o*")
+    model = _required_str(
+        f"{where}.model", raw.get("model"), "a model id or a glob such as gpt-4o*"
+    )
     has_discount, has_prices = "discount_pct" in raw, "prices" in raw
     if has_discount == has_prices:
         raise RatesError(where, "give exactly one of discount_pct or prices")
@@ -160,7 +164,9 @@ def parse_entry(index: int, raw: object) -> NegotiatedRate:
     return NegotiatedRate(
         provider=provider,
         model=model,
-        discount_bp=_discount_bp(f"{where}.discount_pct", raw["discount_pct"]) if has_discount else 0,
+        discount_bp=_discount_bp(f"{where}.discount_pct", raw["discount_pct"])
+        if has_discount
+        else 0,
         card=_explicit_card(f"{where}.prices", raw["prices"]) if has_prices else None,
         service_tier=_required_str(f"{where}.service_tier", tier, "a tier name") if tier else None,
         batch=batch,

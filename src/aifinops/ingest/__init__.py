@@ -1,0 +1,1 @@
+"""Getting usage in: event files, provider reports and logs."""

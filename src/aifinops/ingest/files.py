@@ -1,0 +1,49 @@
+"""Reading canonical event files (JSONL or CSV) as a stream of numbered rows.
+
+Memory stays flat: rows are yielded one at a time, never collected.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+FILE_FORMATS = ("jsonl", "csv")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    line: int
+    data: dict[str, Any] | None
+    error: str | None = None
+
+
+def detect_format(path: Path, given: str | None) -> str:
+    if given:
+        return given
+    return "csv" if path.suffix.lower() == ".csv" else "jsonl"
+
+
+def iter_rows(stream: IO[str], file_format: str) -> Iterator[Row]:
+    """Yield each data row with its 1-based line number (CSV counts the header as line 1)."""
+    if file_format == "csv":
+        reader = csv.DictReader(stream)
+        for record in reader:
+            yield Row(line=reader.line_num, data=dict(record))
+        return
+    for number, text in enumerate(stream, start=1):
+        if not text.strip():
+            continue
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            yield Row(line=number, data=None, error=f"not valid JSON ({exc.msg})")
+            continue
+        if not isinstance(value, dict):
+            yield Row(line=number, data=None, error="each line must be a JSON object")
+            continue
+        yield Row(line=number, data=value)
