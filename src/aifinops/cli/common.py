@@ -7,6 +7,7 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from aifinops.settings import ConfigError, Settings, load_settings
 
@@ -14,11 +15,11 @@ EXIT_FAILURE = 1  # the command ran and found a failure (a rejected row, a faile
 EXIT_USAGE = 2  # bad usage
 EXIT_NO_DATA = 3  # not enough data to decide
 
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}")
+    err_console.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(code)
 
 

@@ -110,7 +110,7 @@ def price_command(
         for chunk in _chunks(iter_rows(stream, fmt), CHUNK_ROWS):
             out, rejected = price_rows(engine, chunk)
             for line, reason in rejected:
-                err_console.print(f"line {line}: {reason}")
+                err_console.print(f"line {line}: {reason}", markup=False)
             totals["rejected"] += len(rejected)
             totals["priced"] += len(out)
             totals["unpriced"] += sum(1 for r in out if r["unpriced"])
