@@ -16,10 +16,11 @@ def test_run_schema_is_isolated(pg_base_url: str, pg_schema: str) -> None:
         assert rows == [(1,)]
         # the schema is this run's own: no other test run's schema is on its search path
         found = conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = %s",
-            (pg_schema,),
-        ).fetchone()
-        assert found == (1,)
+            "SELECT table_schema FROM information_schema.tables WHERE table_name = 'probe'"
+            " AND table_schema LIKE 'aifinops_test_%%'"
+        ).fetchall()
+        assert (pg_schema,) in found
+        conn.execute(f'DROP TABLE "{pg_schema}".probe')
 
 
 @pytest.mark.redis

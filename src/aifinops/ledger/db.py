@@ -1,0 +1,69 @@
+"""Opening the ledger: SQLite (WAL) by default, PostgreSQL through psycopg 3."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from aifinops.ledger import migrate
+
+
+class LedgerURLError(ValueError):
+    """The database URL cannot be used; names the setting and the fix."""
+
+
+def normalise_url(url: str) -> URL:
+    """``postgresql://`` (and ``postgres://``) URLs use psycopg 3; SQLite files stay as given."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise LedgerURLError(
+            f"AIFINOPS_DATABASE_URL: {url!r} is not a database URL "
+            "(use sqlite:///path/to/aifinops.db or postgresql://user@host:5432/db)"
+        ) from None
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        return parsed
+    raise LedgerURLError(
+        f"AIFINOPS_DATABASE_URL: the {backend!r} backend is not supported; "
+        "use sqlite:/// or postgresql://"
+    )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_ledger_engine(url: str, *, search_path: str | None = None) -> Engine:
+    """An engine for ``url``; ``search_path`` pins a PostgreSQL schema (used by tests)."""
+    parsed = normalise_url(url)
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql":
+        # sessions in UTC, so dates and hours mean the same on every server
+        options = "-c timezone=UTC"
+        if search_path:
+            options += f" -c search_path={search_path}"
+        connect_args["options"] = options
+    engine = create_engine(parsed, connect_args=connect_args)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def open_ledger(url: str, *, search_path: str | None = None) -> Engine:
+    """Open the ledger at ``url``, creating or migrating it on first use."""
+    engine = create_ledger_engine(url, search_path=search_path)
+    if migrate.current_revision(engine) != migrate.head_revision():
+        migrate.upgrade(engine)
+    return engine

@@ -1,0 +1,97 @@
+"""Migrations: a blank database reaches head on SQLite and PostgreSQL with the same schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.engine import Engine
+
+from aifinops.ledger import migrate
+from aifinops.ledger.db import LedgerURLError, create_ledger_engine, normalise_url, open_ledger
+from aifinops.ledger.schema import metadata
+
+
+def describe(engine: Engine) -> dict[str, Any]:
+    """Tables, columns (name, generic type, nullability), primary keys and indexes."""
+    insp = inspect(engine)
+    out: dict[str, Any] = {}
+    for table in sorted(insp.get_table_names()):
+        if table == "alembic_version":
+            continue
+        out[table] = {
+            "columns": [
+                (
+                    c["name"],
+                    type(c["type"])
+                    .__mro__[0]
+                    .__name__.upper()
+                    .replace("BIGINT", "BIGINTEGER")
+                    .replace("TIMESTAMP", "DATETIME")
+                    .replace("VARCHAR", "STRING"),
+                    c["nullable"],
+                )
+                for c in insp.get_columns(table)
+            ],
+            "pk": insp.get_pk_constraint(table)["constrained_columns"],
+            "indexes": sorted(
+                (i["name"], tuple(i["column_names"])) for i in insp.get_indexes(table)
+            ),
+        }
+    return out
+
+
+def assert_matches_code(engine: Engine) -> None:
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == [], f"migrations and ledger/schema.py differ: {diff}"
+
+
+def test_sqlite_blank_to_head(tmp_path: Path) -> None:
+    engine = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    assert_matches_code(engine)
+    # running it again is a no-op
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+def test_downgrade_and_upgrade_again(tmp_path: Path) -> None:
+    engine = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    migrate.downgrade(engine, "base")
+    assert migrate.current_revision(engine) is None
+    assert "usage_events" not in inspect(engine).get_table_names()
+    migrate.upgrade(engine)
+    assert_matches_code(engine)
+
+
+@pytest.mark.postgres
+def test_postgres_schema_equals_sqlite(tmp_path: Path, pg_base_url: str, pg_schema: str) -> None:
+    pg = open_ledger(pg_base_url, search_path=pg_schema)
+    try:
+        assert migrate.current_revision(pg) == migrate.head_revision()
+        assert_matches_code(pg)
+        lite = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+        assert describe(pg) == describe(lite)
+    finally:
+        pg.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [("mysql://root@localhost/x", "not supported"), ("not a url", "not a database URL")],
+)
+def test_bad_urls_name_the_setting(url: str, words: str) -> None:
+    with pytest.raises(LedgerURLError) as info:
+        create_ledger_engine(url)
+    assert "AIFINOPS_DATABASE_URL" in str(info.value) and words in str(info.value)
+
+
+def test_postgres_urls_use_psycopg3() -> None:
+    assert normalise_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
