@@ -191,9 +191,7 @@ def _pg_value(name: str, value: Any) -> Any:
 def _placeholders(conn: Connection) -> tuple[str, str]:
     cols = ", ".join(EVENT_COLUMNS)
     if conn.dialect.name == "postgresql":
-        values = ", ".join(
-            "%s::json" if name in _JSON_COLUMNS else "%s" for name in EVENT_COLUMNS
-        )
+        values = ", ".join("%s::json" if name in _JSON_COLUMNS else "%s" for name in EVENT_COLUMNS)
     else:
         values = ", ".join("?" for _ in EVENT_COLUMNS)
     return cols, values
