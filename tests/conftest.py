@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 RUN_ID = uuid.uuid4().hex[:12]
 
@@ -63,3 +65,33 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
             client.delete(*keys)
     finally:
         client.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str | None]]:
+    """(database URL, PostgreSQL schema or None): a fresh, empty ledger on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ledger.db'}", None
+        return
+    import psycopg
+
+    base = _service_url("AIFINOPS_TEST_DATABASE_URL", "PostgreSQL")
+    schema = f"aifinops_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield base, schema
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def ledger(ledger_url: tuple[str, str | None]) -> Iterator[Engine]:
+    """An opened (migrated) ledger engine on each backend."""
+    from aifinops.ledger.db import open_ledger
+
+    url, schema = ledger_url
+    engine = open_ledger(url, search_path=schema)
+    yield engine
+    engine.dispose()

@@ -63,13 +63,7 @@ class Usage:
                 raise RecordError(name, f"must be an integer, got {value!r}", value)
             if value < 0:
                 raise RecordError(name, f"must be zero or more, got {value}", value)
-        if self.reasoning_tokens > self.output_tokens:
-            raise RecordError(
-                "reasoning_tokens",
-                f"{self.reasoning_tokens} exceeds output_tokens ({self.output_tokens}); "
-                "reasoning is a subset of output, not an addition to it",
-                self.reasoning_tokens,
-            )
+        _check_reasoning(self.reasoning_tokens, self.output_tokens)
 
     @property
     def cache_write_tokens(self) -> int:
@@ -161,6 +155,12 @@ class UsageEvent:
 
 # --- flat records (canonical event files, JSONL/CSV) -----------------------------------
 
+_EVENT_SCALARS: tuple[str, ...] = tuple(
+    f.name
+    for f in fields(UsageEvent)
+    if f.name not in ("event_id", "ts", "provider", "model", "usage", "attribution", "guardrails")
+)
+
 _INT_FIELDS = frozenset(
     {"duration_ms", "ttft_ms", "max_tokens", "system_tokens", "context_chunks", "status"}
 )
@@ -242,7 +242,9 @@ def _as_bool(name: str, value: object) -> bool:
 
 
 def _as_str(name: str, value: object) -> str | None:
-    if _blank(value):
+    if type(value) is str:
+        return value.strip() or None
+    if value is None:
         return None
     if isinstance(value, (str, int)) and not isinstance(value, bool):
         return str(value).strip()
@@ -257,61 +259,153 @@ def derive_event_id(row: Mapping[str, Any]) -> str:
     return "ev_" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
-def _usage_from_record(row: Mapping[str, Any]) -> Usage:
-    counts = {name: _as_int(name, row.get(name), default=0) for name in TOKEN_FIELDS}
-    return Usage(**{k: v for k, v in counts.items() if v is not None})
+def _tags_of(raw: object) -> dict[str, str]:
+    if isinstance(raw, Mapping):
+        return {str(k): str(v) for k, v in raw.items()}
+    if _blank(raw):
+        return {}
+    raise RecordError("tags", "must be an object of string values", raw)
 
 
-def _attribution_from_record(row: Mapping[str, Any]) -> Attribution:
-    values = {name: _as_str(name, row.get(name)) for name in ATTRIBUTION_FIELDS}
-    tags: dict[str, str] = {}
-    raw_tags = row.get("tags")
-    if isinstance(raw_tags, Mapping):
-        tags.update({str(k): str(v) for k, v in raw_tags.items()})
-    elif not _blank(raw_tags):
-        raise RecordError("tags", "must be an object of string values", raw_tags)
-    for key, value in row.items():
-        if key.startswith("tag_") and not _blank(value):
-            tags[key[4:]] = str(value)
-    return Attribution(tags=tags, **values)
+def _guardrails_of(raw: object) -> tuple[str, ...]:
+    if isinstance(raw, str):
+        return tuple(g for g in raw.split(",") if g)
+    if isinstance(raw, (list, tuple)):
+        return tuple(str(g) for g in raw)
+    return ()
 
 
-def event_from_record(row: Mapping[str, Any]) -> UsageEvent:
-    """Build a `UsageEvent` from a flat canonical record (one JSONL object or CSV row).
+_TOKEN_SET = frozenset(TOKEN_FIELDS)
+_ATTR_SET = frozenset(ATTRIBUTION_FIELDS)
+_OPT_INT_SET = _INT_FIELDS | _COST_FIELDS
 
-    ``ts``, ``provider`` and ``model`` are required; token fields default to 0;
-    ``event_id`` is derived from the row when absent; ``tag_<name>`` columns become tags.
-    Raises `RecordError` naming the first bad field.
-    """
-    ts = parse_ts(row.get("ts"))
+#: Every flat field of a canonical record, with its default. These are also the
+#: ledger's event columns (plus ``details``).
+FLAT_DEFAULTS: dict[str, Any] = {
+    "event_id": None,
+    "request_id": None,
+    "ts": None,
+    "duration_ms": None,
+    "ttft_ms": None,
+    "provider": None,
+    "model": None,
+    "requested_model": None,
+    "endpoint": None,
+    "service_tier": None,
+    "batch": False,
+    **dict.fromkeys(ATTRIBUTION_FIELDS),
+    "tags": None,
+    **dict.fromkeys(TOKEN_FIELDS, 0),
+    "list_cost_nusd": None,
+    "effective_cost_nusd": None,
+    "price_version": None,
+    "max_tokens": None,
+    "stop_reason": None,
+    "system_tokens": None,
+    "system_hash": None,
+    "prefix_hash": None,
+    "context_chunks": None,
+    "status": None,
+    "error_type": None,
+    "unpriced": False,
+    "usage_estimated": False,
+    "unattributed": False,
+    "route_reason": None,
+    "guardrails": None,
+}
+
+
+def _required_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(FLAT_DEFAULTS)
+    out["ts"] = parse_ts(row.get("ts"))
     provider = _as_str("provider", row.get("provider"))
     if provider is None:
         raise RecordError("provider", f"is required (one of {', '.join(PROVIDERS)})")
+    out["provider"] = provider.lower()
     model = _as_str("model", row.get("model"))
     if model is None:
         raise RecordError("model", "is required (the model as billed, e.g. claude-sonnet-4-5)")
-    extras: dict[str, Any] = {}
-    for name in _INT_FIELDS | _COST_FIELDS:
-        extras[name] = _as_int(name, row.get(name), default=None)
-    for name in _BOOL_FIELDS:
-        extras[name] = _as_bool(name, row.get(name))
-    for name in _STR_FIELDS:
-        extras[name] = _as_str(name, row.get(name))
-    guardrails = row.get("guardrails")
-    if isinstance(guardrails, str):
-        extras["guardrails"] = tuple(g for g in guardrails.split(",") if g)
-    elif isinstance(guardrails, (list, tuple)):
-        extras["guardrails"] = tuple(str(g) for g in guardrails)
-    event_id = _as_str("event_id", row.get("event_id")) or derive_event_id(row)
+    out["model"] = model
+    return out
+
+
+def _check_reasoning(reasoning: int, output: int) -> None:
+    if reasoning > output:
+        raise RecordError(
+            "reasoning_tokens",
+            f"{reasoning} exceeds output_tokens ({output}); "
+            "reasoning is a subset of output, not an addition to it",
+            reasoning,
+        )
+
+
+def flat_from_record(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate a flat canonical record (one JSONL object or CSV row) into typed fields.
+
+    Returns every key of `FLAT_DEFAULTS`: ``ts`` an aware UTC datetime, counts ints,
+    flags bools, ``tags`` a dict or None, ``guardrails`` a list or None. ``ts``,
+    ``provider`` and ``model`` are required; token fields default to 0; ``event_id`` is
+    derived from the row when absent; ``tag_<name>`` columns become tags; columns that
+    are not fields are ignored. Raises `RecordError` naming the first bad field.
+    One pass over the row's own keys: this is the import hot path.
+    """
+    out = _required_fields(row)
+    tags: dict[str, str] = {}
+    for key, value in row.items():
+        if key in _TOKEN_SET:
+            count = value if type(value) is int else _as_int(key, value, default=0)
+            if count is None or count < 0:
+                raise RecordError(key, f"must be zero or more, got {value!r}", value)
+            out[key] = count
+        elif key in _ATTR_SET or key in _STR_FIELDS:
+            out[key] = _as_str(key, value)
+        elif key in _OPT_INT_SET:
+            out[key] = _as_int(key, value, default=None)
+        elif key in _BOOL_FIELDS:
+            out[key] = value if type(value) is bool else _as_bool(key, value)
+        elif key.startswith("tag_"):
+            if not _blank(value):
+                tags[key[4:]] = str(value)
+        elif key == "tags":
+            tags = {**_tags_of(value), **tags}
+        elif key == "guardrails":
+            out["guardrails"] = list(_guardrails_of(value)) or None
+    _check_reasoning(out["reasoning_tokens"], out["output_tokens"])
+    out["tags"] = tags or None
+    out["event_id"] = _as_str("event_id", row.get("event_id")) or derive_event_id(row)
+    return out
+
+
+def event_from_flat(flat: Mapping[str, Any]) -> UsageEvent:
+    """The `UsageEvent` of validated flat fields (see `flat_from_record`)."""
     return UsageEvent(
-        event_id=event_id,
-        ts=ts,
-        provider=provider.lower(),
-        model=model,
-        usage=_usage_from_record(row),
-        attribution=_attribution_from_record(row),
-        **extras,
+        event_id=flat["event_id"],
+        ts=flat["ts"],
+        provider=flat["provider"],
+        model=flat["model"],
+        usage=Usage(*(flat[n] for n in TOKEN_FIELDS)),
+        attribution=Attribution(
+            tags=flat["tags"] or {}, **{n: flat[n] for n in ATTRIBUTION_FIELDS}
+        ),
+        guardrails=tuple(flat["guardrails"] or ()),
+        **{n: flat[n] for n in _EVENT_SCALARS},
     )
+
+
+def event_from_record(row: Mapping[str, Any]) -> UsageEvent:
+    """Build a `UsageEvent` from a flat canonical record; see `flat_from_record`."""
+    return event_from_flat(flat_from_record(row))
+
+
+def flat_from_event(event: UsageEvent) -> dict[str, Any]:
+    """The flat fields of an event (the inverse of `event_from_flat`)."""
+    out = {n: getattr(event, n) for n in _EVENT_SCALARS}
+    out.update(event_id=event.event_id, ts=event.ts, provider=event.provider, model=event.model)
+    out.update({n: getattr(event.usage, n) for n in TOKEN_FIELDS})
+    out.update({n: getattr(event.attribution, n) for n in ATTRIBUTION_FIELDS})
+    out["tags"] = dict(event.attribution.tags) or None
+    out["guardrails"] = list(event.guardrails) or None
+    return out
 
 
 def event_to_record(event: UsageEvent) -> dict[str, Any]:

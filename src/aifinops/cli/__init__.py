@@ -1,9 +1,9 @@
 """The `aifinops` command: one module per command group, registered on one Typer app."""
 
-from aifinops.cli import demo, price
+from aifinops.cli import demo, importer, ledger, price, report, reprice
 from aifinops.cli.app import app
 
-COMMAND_MODULES = (demo, price)
+COMMAND_MODULES = (demo, importer, ledger, price, report, reprice)
 
 
 def main() -> None:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 
+from aifinops.ledger.db import LedgerURLError, open_ledger
+from aifinops.periods import PeriodError, resolve_range
 from aifinops.settings import ConfigError, Settings, load_settings
 
 EXIT_FAILURE = 1  # the command ran and found a failure (a rejected row, a failed gate)
@@ -28,3 +33,23 @@ def settings_or_exit(config: Path | None) -> Settings:
         return load_settings(config_path=config)
     except ConfigError as exc:
         fail(f"{exc}\nFix the config file (or AIFINOPS_CONFIG) and run the command again.")
+
+
+def ledger_or_exit(settings: Settings) -> Engine:
+    """Open (create or migrate) the ledger named by the settings, or exit with the fix."""
+    try:
+        return open_ledger(settings.database_url)
+    except LedgerURLError as exc:
+        fail(str(exc))
+    except OperationalError as exc:
+        fail(
+            f"cannot open the ledger at {settings.database_url}: {exc.orig}\n"
+            "Check AIFINOPS_DATABASE_URL (and that the database server is running)."
+        )
+
+
+def range_or_exit(start: str | None, end: str | None, month: str | None) -> tuple[date, date]:
+    try:
+        return resolve_range(start, end, month)
+    except PeriodError as exc:
+        fail(f"--{exc}")

@@ -1,8 +1,8 @@
 """Importing event files into the ledger: parse, price, write in batches.
 
 Memory stays flat: rows stream from the file in batches of `BATCH_ROWS`; each batch is
-priced in one `price_many` call and written in one transaction (idempotent on
-``event_id``, so a replayed file adds nothing).
+validated into flat canonical rows, priced in one `price_many` call and written in one
+transaction (idempotent on ``event_id``, so a replayed file adds nothing).
 """
 
 from __future__ import annotations
@@ -14,15 +14,16 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from aifinops.ingest.files import Row
-from aifinops.ledger.writer import Cost, write_events
+from aifinops.ledger.writer import set_cost, write_rows
 from aifinops.pricing import PricingEngine
 from aifinops.pricing.bulk import price_many
-from aifinops.pricing.columns import events_to_columns
-from aifinops.usage import RecordError, UsageEvent
+from aifinops.pricing.columns import flat_to_columns
+from aifinops.usage import RecordError
 
 BATCH_ROWS = 5_000
 
-Converter = Callable[[Mapping[str, Any]], UsageEvent]
+#: Turns one input row into validated flat canonical fields (raises `RecordError`).
+Converter = Callable[[Mapping[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,29 +46,26 @@ class ImportSummary:
     unpriced: int = 0
 
 
-def convert_rows(
-    rows: Iterable[Row], convert: Converter
-) -> Iterator[tuple[Row, UsageEvent | Rejection]]:
+def convert_rows(rows: Iterable[Row], convert: Converter) -> Iterator[dict[str, Any] | Rejection]:
     for row in rows:
         if row.data is None:
-            yield row, Rejection(row.line, None, row.error or "unreadable row")
+            yield Rejection(row.line, None, row.error or "unreadable row")
             continue
         try:
-            yield row, convert(row.data)
+            yield convert(row.data)
         except RecordError as exc:
-            yield row, Rejection(row.line, exc.field, exc.reason)
+            yield Rejection(row.line, exc.field, exc.reason)
 
 
-def price_events(pricing: PricingEngine, events: list[UsageEvent]) -> list[Cost]:
-    """(list, effective, price version) of each event, priced in one `price_many` call."""
-    priced = price_many(pricing, events_to_columns(events))
-    return [priced.row(i) for i in range(len(events))]
+def price_rows(pricing: PricingEngine, rows: list[dict[str, Any]]) -> None:
+    """Set list and effective cost, price version and the unpriced flag on each row."""
+    priced = price_many(pricing, flat_to_columns(rows))
+    for i, row in enumerate(rows):
+        set_cost(row, priced.row(i))
 
 
-def _batches(
-    items: Iterator[tuple[Row, UsageEvent | Rejection]], size: int
-) -> Iterator[list[tuple[Row, UsageEvent | Rejection]]]:
-    batch: list[tuple[Row, UsageEvent | Rejection]] = []
+def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
     for item in items:
         batch.append(item)
         if len(batch) >= size:
@@ -82,7 +80,7 @@ def validate(
 ) -> int:
     """Check every row without writing; returns the number rejected."""
     bad = 0
-    for _, result in convert_rows(rows, convert):
+    for result in convert_rows(rows, convert):
         if isinstance(result, Rejection):
             bad += 1
             on_reject(result)
@@ -102,21 +100,21 @@ def import_events(
     """Import ``rows``; bad rows go to ``on_reject`` and the others are still imported."""
     summary = ImportSummary()
     for batch in _batches(convert_rows(rows, convert), batch_rows):
-        events: list[UsageEvent] = []
-        for _, result in batch:
+        good: list[dict[str, Any]] = []
+        for result in batch:
             if isinstance(result, Rejection):
                 summary.rejected += 1
                 on_reject(result)
             else:
-                events.append(result)
+                good.append(result)
         summary.rows += len(batch)
-        if events:
-            costs = price_events(pricing, events)
+        if good:
+            price_rows(pricing, good)
             with db.begin() as conn:
-                written = write_events(conn, events, costs)
+                written = write_rows(conn, good)
             summary.imported += written.inserted
             summary.duplicates += written.duplicates
-            summary.unpriced += sum(1 for c in costs if c[0] is None)
+            summary.unpriced += sum(1 for r in good if r["unpriced"])
         if on_batch is not None:
             on_batch(summary)
     return summary

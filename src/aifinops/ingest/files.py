@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 FILE_FORMATS = ("jsonl", "csv")
 
@@ -28,7 +28,7 @@ def detect_format(path: Path, given: str | None) -> str:
     return "csv" if path.suffix.lower() == ".csv" else "jsonl"
 
 
-def iter_rows(stream: IO[str], file_format: str) -> Iterator[Row]:
+def iter_rows(stream: Iterable[str], file_format: str) -> Iterator[Row]:
     """Yield each data row with its 1-based line number (CSV counts the header as line 1)."""
     if file_format == "csv":
         reader = csv.DictReader(stream)

@@ -29,7 +29,14 @@ from aifinops.providers import (
     parse_openai_embeddings_response,
     parse_openai_response,
 )
-from aifinops.usage import TOKEN_FIELDS, RecordError, UsageEvent, event_from_record
+from aifinops.usage import (
+    TOKEN_FIELDS,
+    RecordError,
+    UsageEvent,
+    event_from_record,
+    flat_from_event,
+    flat_from_record,
+)
 
 RAW_FORMATS = ("openai", "anthropic", "bedrock-log")
 _ENVELOPE_PAYLOAD = "response"
@@ -139,12 +146,13 @@ CONVERTERS: dict[str, Callable[[Mapping[str, Any]], UsageEvent]] = {
 }
 
 
-def converter_for(file_format: str) -> Callable[[Mapping[str, Any]], UsageEvent]:
-    """The row → event function of a format (``canonical`` for flat canonical rows)."""
+def converter_for(file_format: str) -> Callable[[Mapping[str, Any]], dict[str, Any]]:
+    """The row → flat canonical fields function of a format (``canonical``: flat rows)."""
     if file_format in ("canonical", "jsonl", "csv"):
-        return event_from_record
+        return flat_from_record
     try:
-        return CONVERTERS[file_format]
+        to_event = CONVERTERS[file_format]
     except KeyError:
         known = ", ".join(("canonical", *RAW_FORMATS))
         raise RecordError("format", f"unknown format {file_format!r}; use {known}") from None
+    return lambda row: flat_from_event(to_event(row))

@@ -1,45 +1,65 @@
 """Idempotent batch writes: events in, hourly rollups updated in the same transaction.
 
-`write_events` inserts a batch of priced events and adds to the rollup only those it
-actually inserted, so replaying a file adds nothing anywhere. One transaction per batch:
-the events and their rollup deltas land together or not at all.
+A batch goes to a per-connection temporary staging table (the driver's ``executemany``
+on prepared tuples), and then two set-based statements do the rest in the database:
 
-- PostgreSQL: ``INSERT … ON CONFLICT (event_id) DO NOTHING RETURNING event_id`` (exact
-  even when several writers race on the same ids).
-- SQLite: the batch's ids already present are read first, then the rest inserted, in
-  one transaction; SQLite has one writer, and in WAL mode a writer whose read snapshot
-  went stale fails rather than double-counting.
+1. insert the staged events whose ``event_id`` is not recorded yet;
+2. add exactly those events, grouped by hour and dimension, to ``rollup_hourly``
+   (``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE``).
 
-Both use the driver's ``executemany`` on prepared tuples: the ORM-free fast path.
+So replaying a file adds nothing anywhere, the aggregation runs in SQL rather than in
+Python, and the events and their rollup deltas land together or not at all. On
+PostgreSQL step 1 is ``INSERT … ON CONFLICT DO NOTHING RETURNING`` feeding step 2 in one
+statement, exact even when writers race on the same ids; SQLite has a single writer.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+import operator
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from aifinops.ledger.schema import (
-    ROLLUP_DIMENSIONS,
-    ROLLUP_MEASURES,
-    rollup_hourly,
-    usage_events,
-)
-from aifinops.usage import ATTRIBUTION_FIELDS, TOKEN_FIELDS, UsageEvent
+from aifinops.ledger.schema import ROLLUP_DIMENSIONS, ROLLUP_MEASURES, usage_events
+from aifinops.usage import UsageEvent, flat_from_event
 
-RollupKey = tuple[Any, ...]
 Cost = tuple[int | None, int | None, str | None]
 
 EVENT_COLUMNS: tuple[str, ...] = tuple(c.name for c in usage_events.columns)
 _IDX = {name: i for i, name in enumerate(EVENT_COLUMNS)}
 _JSON_COLUMNS = frozenset({"tags", "guardrails", "details"})
-_SQLITE_IN_CHUNK = 900
+_GET_ALL = operator.itemgetter(*(c for c in EVENT_COLUMNS if c != "details"))
+_TS = _IDX["ts"]
+_JSON_IDX = tuple(_IDX[name] for name in sorted(_JSON_COLUMNS))
+_STAGING = "aifinops_staging"
+
+_TOKENS_SUM = (
+    "input_tokens + cache_read_tokens + cache_write_5m_tokens"
+    " + cache_write_1h_tokens + output_tokens"
+)
+#: How each rollup measure is computed from a set of events, in `ROLLUP_MEASURES` order.
+MEASURE_SQL: dict[str, str] = {
+    "calls": "count(*)",
+    "errors": (
+        "sum(CASE WHEN error_type IS NOT NULL OR coalesce(status, 0) >= 400 THEN 1 ELSE 0 END)"
+    ),
+    "unpriced_calls": "sum(CASE WHEN list_cost_nusd IS NULL THEN 1 ELSE 0 END)",
+    "unpriced_tokens": f"sum(CASE WHEN list_cost_nusd IS NULL THEN {_TOKENS_SUM} ELSE 0 END)",
+    "input_tokens": "sum(input_tokens)",
+    "cache_read_tokens": "sum(cache_read_tokens)",
+    "cache_write_5m_tokens": "sum(cache_write_5m_tokens)",
+    "cache_write_1h_tokens": "sum(cache_write_1h_tokens)",
+    "output_tokens": "sum(output_tokens)",
+    "reasoning_tokens": "sum(reasoning_tokens)",
+    "web_search_requests": "sum(web_search_requests)",
+    "list_cost_nusd": "coalesce(sum(list_cost_nusd), 0)",
+    "effective_cost_nusd": "coalesce(sum(effective_cost_nusd), 0)",
+}
+assert tuple(MEASURE_SQL) == ROLLUP_MEASURES
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,205 +70,145 @@ class WriteResult:
 
 def event_row(event: UsageEvent, cost: Cost | None = None) -> dict[str, Any]:
     """The ``usage_events`` row of an event (``cost`` overrides the event's own cost)."""
-    usage, attribution = event.usage, event.attribution
-    list_nusd, effective_nusd, version = (
-        cost
-        if cost is not None
-        else (event.list_cost_nusd, event.effective_cost_nusd, event.price_version)
-    )
-    row: dict[str, Any] = {
-        "event_id": event.event_id,
-        "request_id": event.request_id,
-        "ts": event.ts,
-        "duration_ms": event.duration_ms,
-        "ttft_ms": event.ttft_ms,
-        "provider": event.provider,
-        "model": event.model,
-        "requested_model": event.requested_model,
-        "endpoint": event.endpoint,
-        "service_tier": event.service_tier,
-        "batch": event.batch,
-        "tags": dict(attribution.tags) or None,
-        "list_cost_nusd": list_nusd,
-        "effective_cost_nusd": effective_nusd,
-        "price_version": version,
-        "max_tokens": event.max_tokens,
-        "stop_reason": event.stop_reason,
-        "system_tokens": event.system_tokens,
-        "system_hash": event.system_hash,
-        "prefix_hash": event.prefix_hash,
-        "context_chunks": event.context_chunks,
-        "status": event.status,
-        "error_type": event.error_type,
-        "unpriced": list_nusd is None,
-        "usage_estimated": event.usage_estimated,
-        "unattributed": event.unattributed,
-        "route_reason": event.route_reason,
-        "guardrails": list(event.guardrails) or None,
-        "details": None,
-    }
-    for name in ATTRIBUTION_FIELDS:
-        row[name] = getattr(attribution, name)
-    for name in TOKEN_FIELDS:
-        row[name] = getattr(usage, name)
+    row = flat_from_event(event)
+    if cost is not None:
+        set_cost(row, cost)
+    row["unpriced"] = row["list_cost_nusd"] is None
     return row
 
 
-def hour_of(ts: datetime) -> datetime:
-    return ts.replace(minute=0, second=0, microsecond=0)
+def set_cost(row: dict[str, Any], cost: Cost) -> None:
+    row["list_cost_nusd"], row["effective_cost_nusd"], row["price_version"] = cost
+    row["unpriced"] = cost[0] is None
 
 
-def rollup_key(row: Mapping[str, Any]) -> RollupKey:
-    return (hour_of(row["ts"]), *(row[d] or "" for d in ROLLUP_DIMENSIONS))
+def sqlite_datetime(value: datetime) -> str:
+    """The text SQLAlchemy stores for a UTC datetime in SQLite (sortable)."""
+    return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
-def measures_of(row: Mapping[str, Any]) -> tuple[int, ...]:
-    """One event's contribution to each rollup measure, in `ROLLUP_MEASURES` order."""
-    unpriced = row["list_cost_nusd"] is None
-    status = row["status"]
-    error = bool(row["error_type"]) or (status is not None and status >= 400)
-    tokens = (
-        row["input_tokens"]
-        + row["cache_read_tokens"]
-        + row["cache_write_5m_tokens"]
-        + row["cache_write_1h_tokens"]
-        + row["output_tokens"]
-    )
+def _event_params(row: Mapping[str, Any], sqlite_dialect: bool) -> tuple[Any, ...]:
+    values = [*_GET_ALL(row), None]  # details: not recorded by imports
+    for j in _JSON_IDX:
+        if values[j] is not None:
+            values[j] = json.dumps(values[j])
+    if sqlite_dialect:
+        values[_TS] = sqlite_datetime(values[_TS])
+    return tuple(values)
+
+
+def rollup_select(source: str, hour_sql: str, day_sql: str, where: str = "true") -> str:
+    """``SELECT hour, dims…, day, measures… FROM source GROUP BY hour, dims`` (SQL text)."""
+    dims = ", ".join(f"coalesce({d}, '')" for d in ROLLUP_DIMENSIONS)
+    measures = ", ".join(MEASURE_SQL[m] for m in ROLLUP_MEASURES)
     return (
-        1,
-        int(error),
-        int(unpriced),
-        tokens if unpriced else 0,
-        row["input_tokens"],
-        row["cache_read_tokens"],
-        row["cache_write_5m_tokens"],
-        row["cache_write_1h_tokens"],
-        row["output_tokens"],
-        row["reasoning_tokens"],
-        row["web_search_requests"],
-        row["list_cost_nusd"] or 0,
-        row["effective_cost_nusd"] or 0,
+        f"SELECT {hour_sql}, {dims}, {day_sql}, {measures} FROM {source} WHERE {where} "
+        f"GROUP BY {hour_sql}, {dims}, {day_sql}"
     )
 
 
-def aggregate(rows: Iterable[Mapping[str, Any]]) -> dict[RollupKey, list[int]]:
-    deltas: dict[RollupKey, list[int]] = {}
-    for row in rows:
-        key = rollup_key(row)
-        values = measures_of(row)
-        current = deltas.get(key)
-        if current is None:
-            deltas[key] = list(values)
-        else:
-            for i, value in enumerate(values):
-                current[i] += value
-    return deltas
+def rollup_upsert(select_sql: str) -> str:
+    columns = ", ".join(("hour", *ROLLUP_DIMENSIONS, "day", *ROLLUP_MEASURES))
+    updates = ", ".join(f"{m} = rollup_hourly.{m} + excluded.{m}" for m in ROLLUP_MEASURES)
+    return (
+        f"INSERT INTO rollup_hourly ({columns}) {select_sql} "
+        f"ON CONFLICT (hour, {', '.join(ROLLUP_DIMENSIONS)}) DO UPDATE SET {updates}"
+    )
 
 
-def upsert_statement(conn: Connection, table: Table) -> Any:
+def hour_sql(conn: Connection, column: str = "ts") -> tuple[str, str]:
+    """SQL for the UTC hour and day of a timestamp column, per dialect."""
     if conn.dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
-
-
-def apply_rollup_deltas(conn: Connection, deltas: Mapping[RollupKey, Sequence[int]]) -> None:
-    """Add ``deltas`` to the hourly rollup (upsert), in one statement batch."""
-    if not deltas:
-        return
-    rows = []
-    for key, values in deltas.items():
-        hour = key[0]
-        row = {"hour": hour, "day": hour.date()}
-        row.update(dict(zip(ROLLUP_DIMENSIONS, key[1:], strict=True)))
-        row.update(dict(zip(ROLLUP_MEASURES, values, strict=True)))
-        rows.append(row)
-    stmt = upsert_statement(conn, rollup_hourly)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["hour", *ROLLUP_DIMENSIONS],
-        set_={m: rollup_hourly.c[m] + stmt.excluded[m] for m in ROLLUP_MEASURES},
+        return f"date_trunc('hour', {column})", f"CAST({column} AS DATE)"
+    return (
+        f"substr({column}, 1, 13) || ':00:00.000000'",
+        f"substr({column}, 1, 10)",
     )
-    conn.execute(stmt, rows)
 
 
-def _sqlite_value(name: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if name in _JSON_COLUMNS:
-        return json.dumps(value)
-    if name == "ts":
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, bool):
-        return int(value)
-    return value
+def _columns_sql() -> str:
+    return ", ".join(EVENT_COLUMNS)
 
 
-def _pg_value(name: str, value: Any) -> Any:
-    if value is not None and name in _JSON_COLUMNS:
-        return json.dumps(value)
-    return value
+def _used_columns(params: list[tuple[Any, ...]]) -> list[int]:
+    """Indexes of the columns that hold a value in at least one row of the batch."""
+    used = []
+    for j in range(len(EVENT_COLUMNS)):
+        if any(p[j] is not None for p in params):
+            used.append(j)
+    return used
 
 
-def _placeholders(conn: Connection) -> tuple[str, str]:
-    cols = ", ".join(EVENT_COLUMNS)
-    if conn.dialect.name == "postgresql":
-        values = ", ".join("%s::json" if name in _JSON_COLUMNS else "%s" for name in EVENT_COLUMNS)
-    else:
-        values = ", ".join("?" for _ in EVENT_COLUMNS)
-    return cols, values
-
-
-def _insert_sqlite(conn: Connection, rows: dict[str, dict[str, Any]]) -> set[str]:
+def _write_sqlite(conn: Connection, params: list[tuple[Any, ...]]) -> int:
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    ids = list(rows)
-    existing: set[str] = set()
-    for start in range(0, len(ids), _SQLITE_IN_CHUNK):
-        chunk = ids[start : start + _SQLITE_IN_CHUNK]
-        marks = ", ".join("?" for _ in chunk)
-        cursor.execute(f"SELECT event_id FROM usage_events WHERE event_id IN ({marks})", chunk)
-        existing.update(r[0] for r in cursor.fetchall())
-    new = [i for i in ids if i not in existing]
-    cols, values = _placeholders(conn)
-    cursor.executemany(
-        f"INSERT INTO usage_events ({cols}) VALUES ({values})",
-        [tuple(_sqlite_value(n, rows[i][n]) for n in EVENT_COLUMNS) for i in new],
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} AS SELECT * FROM usage_events WHERE 0"
     )
-    cursor.close()
-    return set(new)
-
-
-def _insert_postgres(conn: Connection, rows: dict[str, dict[str, Any]]) -> set[str]:
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cols, values = _placeholders(conn)
+    cursor.execute(f"DELETE FROM {_STAGING}")
+    # Binding is the cost of executemany: bind only the columns this batch uses; the
+    # others stay NULL in the staging table.
+    used = _used_columns(params)
+    names = ", ".join(EVENT_COLUMNS[j] for j in used)
+    pick = operator.itemgetter(*used)
     cursor.executemany(
-        f"INSERT INTO usage_events ({cols}) VALUES ({values}) "
-        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-        [tuple(_pg_value(n, row[n]) for n in EVENT_COLUMNS) for row in rows.values()],
-        returning=True,
+        f"INSERT INTO {_STAGING} ({names}) VALUES ({', '.join('?' for _ in used)})",
+        [pick(p) for p in params],
     )
-    inserted: set[str] = set()
-    while True:
-        inserted.update(r[0] for r in cursor.fetchall())
-        if not cursor.nextset():
-            break
+    cursor.execute(
+        f"DELETE FROM {_STAGING} WHERE event_id IN "
+        f"(SELECT s.event_id FROM {_STAGING} s JOIN usage_events u USING (event_id))"
+    )
+    cursor.execute(
+        f"INSERT INTO usage_events ({_columns_sql()}) SELECT {_columns_sql()} FROM {_STAGING}"
+    )
+    inserted = int(cursor.rowcount)
+    hour, day = hour_sql(conn)
+    cursor.execute(rollup_upsert(rollup_select(_STAGING, hour, day)))
     cursor.close()
     return inserted
+
+
+def _write_postgres(conn: Connection, params: list[tuple[Any, ...]]) -> int:
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(
+        f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} "
+        "(LIKE usage_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
+    with cursor.copy(f"COPY {_STAGING} ({_columns_sql()}) FROM STDIN") as copy:
+        for values in params:
+            copy.write_row(values)
+    hour, day = hour_sql(conn)
+    cursor.execute(
+        f"WITH new AS (INSERT INTO usage_events ({_columns_sql()}) "
+        f"SELECT {_columns_sql()} FROM {_STAGING} "
+        "ON CONFLICT (event_id) DO NOTHING RETURNING *), "
+        f"rolled AS ({rollup_upsert(rollup_select('new', hour, day))} RETURNING 1) "
+        "SELECT (SELECT count(*) FROM new)"
+    )
+    row = cursor.fetchone()
+    cursor.close()
+    return int(row[0]) if row else 0
+
+
+def write_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> WriteResult:
+    """Insert flat event rows (`aifinops.usage.FLAT_DEFAULTS` keys, priced); skip those
+    already recorded; roll up only the new ones. Run inside a transaction.
+    """
+    if not rows:
+        return WriteResult(0, 0)
+    by_id: dict[str, Mapping[str, Any]] = {}
+    for row in rows:
+        by_id.setdefault(row["event_id"], row)
+    postgres = conn.dialect.name == "postgresql"
+    params = [_event_params(row, not postgres) for row in by_id.values()]
+    inserted = _write_postgres(conn, params) if postgres else _write_sqlite(conn, params)
+    return WriteResult(inserted=inserted, duplicates=len(rows) - inserted)
 
 
 def write_events(
     conn: Connection, events: Sequence[UsageEvent], costs: Sequence[Cost] | None = None
 ) -> WriteResult:
-    """Insert events (priced by ``costs`` when given); skip those already recorded;
-    roll up only the new ones. Run inside a transaction (``with engine.begin()``).
-    """
-    if not events:
-        return WriteResult(0, 0)
-    rows: dict[str, dict[str, Any]] = {}
-    for i, event in enumerate(events):
-        if event.event_id not in rows:
-            rows[event.event_id] = event_row(event, costs[i] if costs is not None else None)
-    if conn.dialect.name == "postgresql":
-        inserted = _insert_postgres(conn, rows)
-    else:
-        inserted = _insert_sqlite(conn, rows)
-    apply_rollup_deltas(conn, aggregate(rows[i] for i in inserted))
-    return WriteResult(inserted=len(inserted), duplicates=len(events) - len(inserted))
+    """Insert events (priced by ``costs`` when given); see `write_rows`."""
+    return write_rows(
+        conn, [event_row(e, costs[i] if costs is not None else None) for i, e in enumerate(events)]
+    )

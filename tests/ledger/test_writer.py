@@ -1,0 +1,114 @@
+"""Idempotent writes and rollups maintained at insert time, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from aifinops.ledger.schema import ROLLUP_DIMENSIONS, ROLLUP_MEASURES, rollup_hourly, usage_events
+from aifinops.ledger.writer import write_events, write_rows
+from aifinops.usage import event_from_flat
+from tests.ledger.helpers import row
+
+
+def rollups(engine: Engine) -> dict[tuple[Any, ...], dict[str, int]]:
+    with engine.connect() as conn:
+        out = {}
+        for r in conn.execute(select(rollup_hourly)).mappings():
+            hour = r["hour"].replace(tzinfo=None)
+            out[(hour, *(r[d] for d in ROLLUP_DIMENSIONS))] = {m: r[m] for m in ROLLUP_MEASURES}
+        return out
+
+
+def expected_rollups(rows: list[dict[str, Any]]) -> dict[tuple[Any, ...], dict[str, int]]:
+    out: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for r in rows:
+        hour = r["ts"].replace(minute=0, second=0, microsecond=0, tzinfo=None)
+        key = (hour, *(r[d] or "" for d in ROLLUP_DIMENSIONS))
+        m = out[key]
+        m["calls"] += 1
+        unpriced = r["list_cost_nusd"] is None
+        m["errors"] += int(bool(r["error_type"]) or (r["status"] or 0) >= 400)
+        m["unpriced_calls"] += int(unpriced)
+        tokens = sum(
+            r[k]
+            for k in (
+                "input_tokens",
+                "cache_read_tokens",
+                "cache_write_5m_tokens",
+                "cache_write_1h_tokens",
+                "output_tokens",
+            )
+        )
+        m["unpriced_tokens"] += tokens if unpriced else 0
+        for k in ROLLUP_MEASURES[4:11]:
+            m[k] += r[k]
+        m["list_cost_nusd"] += r["list_cost_nusd"] or 0
+        m["effective_cost_nusd"] += r["effective_cost_nusd"] or 0
+    return {k: {m: v.get(m, 0) for m in ROLLUP_MEASURES} for k, v in out.items()}
+
+
+def test_rollups_equal_the_raw_aggregate(ledger: Engine) -> None:
+    rows = [row(i) for i in range(60)]
+    rows.append(row(100, model="acme-private-ft-1", provider="openai"))
+    rows.append(row(101, status=529, error_type="overloaded_error", output_tokens=0))
+    rows.append(row(102, team=None, customer_id=None))
+    with ledger.begin() as conn:
+        result = write_rows(conn, rows)
+    assert (result.inserted, result.duplicates) == (63, 0)
+    assert rollups(ledger) == expected_rollups(rows)
+    unpriced = [k for k, v in rollups(ledger).items() if v["unpriced_calls"]]
+    assert len(unpriced) == 1 and unpriced[0][2] == "acme-private-ft-1"
+
+
+def test_replay_adds_nothing(ledger: Engine) -> None:
+    rows = [row(i) for i in range(10)]
+    with ledger.begin() as conn:
+        write_rows(conn, rows)
+    before = rollups(ledger)
+    with ledger.begin() as conn:
+        again = write_rows(conn, [*rows, row(10)])
+    assert (again.inserted, again.duplicates) == (1, 10)
+    after = rollups(ledger)
+    assert after == expected_rollups([*rows, row(10)])
+    assert after != before
+    with ledger.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(usage_events)).scalar() == 11
+
+
+def test_duplicates_inside_one_batch_count_once(ledger: Engine) -> None:
+    with ledger.begin() as conn:
+        result = write_rows(conn, [row(1), row(1), row(2)])
+    assert (result.inserted, result.duplicates) == (2, 1)
+    assert sum(v["calls"] for v in rollups(ledger).values()) == 2
+
+
+def test_a_failed_batch_leaves_nothing(ledger: Engine) -> None:
+    good, bad = row(1), row(2)
+    bad["provider"] = None  # NOT NULL in the ledger: the batch must fail as a whole
+    with pytest.raises((sqlite3.IntegrityError, psycopg.IntegrityError)), ledger.begin() as conn:
+        write_rows(conn, [good, bad])
+    assert rollups(ledger) == {}
+    with ledger.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(usage_events)).scalar() == 0
+
+
+def test_events_round_trip(ledger: Engine) -> None:
+    flat = row(5, tag_env="prod", guardrails=["max_tokens"], max_tokens=512, batch=True)
+    event = event_from_flat(flat)
+    with ledger.begin() as conn:
+        write_events(conn, [event])
+    with ledger.connect() as conn:
+        stored = conn.execute(select(usage_events)).mappings().one()
+    assert stored["tags"] == {"env": "prod"}
+    assert stored["guardrails"] == ["max_tokens"]
+    assert stored["max_tokens"] == 512
+    assert stored["batch"] is True
+    assert stored["list_cost_nusd"] == flat["list_cost_nusd"]
+    assert stored["unpriced"] is False
