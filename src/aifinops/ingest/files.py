@@ -6,7 +6,7 @@ Memory stays flat: rows are yielded one at a time, never collected.
 from __future__ import annotations
 
 import csv
-import json
+import orjson
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +39,8 @@ def iter_rows(stream: Iterable[str], file_format: str) -> Iterator[Row]:
         if not text.strip():
             continue
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
             yield Row(line=number, data=None, error=f"not valid JSON ({exc.msg})")
             continue
         if not isinstance(value, dict):
