@@ -1,9 +1,9 @@
 """The `aifinops` command: one module per command group, registered on one Typer app."""
 
-from aifinops.cli import demo, importer, ledger, price, report, reprice
+from aifinops.cli import demo, importer, ledger, price, report, reprice, sim
 from aifinops.cli.app import app
 
-COMMAND_MODULES = (demo, importer, ledger, price, report, reprice)
+COMMAND_MODULES = (demo, importer, ledger, price, report, reprice, sim)
 
 
 def main() -> None:

@@ -42,7 +42,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA cache_size=-131072")  # 128 MiB page cache: bulk imports
+    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache: bulk imports
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
 
@@ -53,10 +53,10 @@ def create_ledger_engine(url: str, *, search_path: str | None = None) -> Engine:
     connect_args: dict[str, Any] = {}
     if parsed.get_backend_name() == "postgresql":
         # sessions in UTC, so dates and hours mean the same on every server
-        options = "-c timezone=UTC"
+        options = [str(parsed.query.get("options", "")), "-c timezone=UTC"]
         if search_path:
-            options += f" -c search_path={search_path}"
-        connect_args["options"] = options
+            options.append(f"-c search_path={search_path}")
+        connect_args["options"] = " ".join(o for o in options if o)
     engine = create_engine(parsed, connect_args=connect_args)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
