@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from aifinops.cli import app
+from aifinops.ledger.db import open_ledger
+from aifinops.ledger.maintenance import status
+from aifinops.ledger.schema import rollup_hourly
 
 runner = CliRunner()
 
 
 def test_demo_prints_cost_by_model() -> None:
-    result = runner.invoke(app, ["demo"])
+    result = runner.invoke(app, ["demo", "--sample"])
     assert result.exit_code == 0, result.output
     out = result.stdout
     for model in (
@@ -28,14 +34,35 @@ def test_demo_prints_cost_by_model() -> None:
 
 
 def test_demo_without_rates_shows_list_equal_to_effective() -> None:
-    result = runner.invoke(app, ["demo", "--no-rates"])
+    result = runner.invoke(app, ["demo", "--sample", "--no-rates"])
     assert result.exit_code == 0
     total = next(line for line in result.stdout.splitlines() if "total" in line)
     assert total.count("$4.7536") == 2
 
 
+def test_demo_builds_the_company_month_into_a_fresh_ledger(tmp_path: Path) -> None:
+    directory = tmp_path / "demo"
+    for _ in range(2):  # a second run starts from a fresh ledger, not a doubled one
+        result = runner.invoke(app, ["demo", "--dir", str(directory), "--days", "3"])
+        assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Spend by team" in out and "Spend by feature" in out
+    for name in ("support", "sales", "success", "platform", "ticket-triage", "renewal-brief"):
+        assert name in out
+    engine = open_ledger(f"sqlite:///{directory / 'aifinops.db'}")
+    events = len((directory / "events.jsonl").read_text().splitlines())
+    assert status(engine).events == events
+    assert f"{events:,} calls imported" in out
+    with engine.connect() as conn:
+        total = conn.execute(select(func.sum(rollup_hourly.c.list_cost_nusd))).scalar()
+    engine.dispose()
+    total_line = [line for line in out.splitlines() if "│ total" in line]
+    assert len(total_line) == 2
+    assert f"{total / 1e9:,.2f}" in total_line[0] and f"{total / 1e9:,.2f}" in total_line[1]
+
+
 def test_every_command_has_help() -> None:
-    for command in ("price", "demo"):
+    for command in ("price", "demo", "demo-data", "sim", "reprice"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0
         assert "Usage" in result.stdout

@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections import defaultdict
 from importlib import resources
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import yaml
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.engine import Engine
 
 from aifinops.cli.app import app
+from aifinops.cli.common import err_console, fail
+from aifinops.cli.report import render_table
+from aifinops.ingest.events import import_events
+from aifinops.ingest.files import iter_rows
+from aifinops.ledger.db import open_ledger
+from aifinops.ledger.queries import SpendQuery, spend
 from aifinops.money import nusd_to_usd
 from aifinops.pricing import PricingEngine, RateBook
 from aifinops.pricing.bulk import PricedColumns, price_many
 from aifinops.pricing.columns import events_to_columns
 from aifinops.pricing.rates import load_rates_data
-from aifinops.usage import UsageEvent, event_from_record
+from aifinops.reports.spend import spend_document
+from aifinops.sim.company import EVENTS_FILE, CompanyOptions, OptionError, generate
+from aifinops.usage import UsageEvent, event_from_record, flat_from_record
 
 SUMMED = ("calls", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
 
@@ -83,16 +94,8 @@ def _usd(nusd: int) -> str:
     return f"${float(text):,.4f}"
 
 
-@app.command("demo")
-def demo_command(
-    no_rates: Annotated[
-        bool, typer.Option("--no-rates", help="Show list prices only (no negotiated rates).")
-    ] = False,
-) -> None:
-    """Price a bundled day of mixed traffic (Anthropic, OpenAI, Bedrock) and print cost by model.
-
-    Effective cost applies the example negotiated rates in aifinops/data/demo_rates.yaml.
-    """
+def sample_day(no_rates: bool) -> None:
+    """The foundation demo: price a bundled day of mixed traffic, cost by model."""
     rates = RateBook() if no_rates else load_rates_data(yaml.safe_load(_bundled("demo_rates.yaml")))
     engine = PricingEngine(rates=rates)
     events = [event_from_record(json.loads(t)) for t in _bundled("sample_day.jsonl").splitlines()]
@@ -106,3 +109,73 @@ def demo_command(
         + ("" if no_rates else " and the demo's negotiated rates")
         + f"; {unpriced} calls to models with no known price are counted as unpriced, not $0."
     )
+
+
+def _fresh_ledger(directory: Path) -> tuple[str, Engine]:
+    directory.mkdir(parents=True, exist_ok=True)
+    db = directory / "aifinops.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{db}"
+    return url, open_ledger(url)
+
+
+def company_month(directory: Path, days: int, seed: int) -> None:
+    """Generate the synthetic company, import its month into a fresh ledger, show spend."""
+    console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
+    try:
+        result = generate(directory, CompanyOptions(days=days, seed=seed))
+    except OptionError as exc:
+        fail(f"--{exc.option}: {exc}")
+    url, db = _fresh_ledger(directory)
+    events_file = directory / EVENTS_FILE
+    started = time.perf_counter()
+    with events_file.open(encoding="utf-8") as stream:
+        summary = import_events(
+            db,
+            PricingEngine(),
+            iter_rows(stream, "jsonl"),
+            flat_from_record,
+            on_reject=lambda r: err_console.print(str(r), markup=False),
+        )
+    seconds = time.perf_counter() - started
+    window = result.window
+    console.print(
+        f"Synthetic CRM company, {window.first_day} to {window.last_day} (seed {seed}): "
+        f"{summary.imported:,} calls imported into {url} in {seconds:.1f} s"
+    )
+    with db.connect() as conn:
+        for by in (("team",), ("feature",)):
+            query = SpendQuery(start=window.first_day, end=window.last_day, by=by)
+            doc = spend_document(query, spend(conn, query))
+            console.print(render_table(doc, by, f"Spend by {by[0]}, {query.start} to {query.end}"))
+    console.print(
+        f"Files in {directory}: events.jsonl, outcomes.jsonl, evals.csv, aifinops.yaml.\n"
+        f"Explore: AIFINOPS_DATABASE_URL={url} aifinops report spend "
+        f"--from {window.first_day} --to {window.last_day} --by feature,day"
+    )
+
+
+@app.command("demo")
+def demo_command(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where to write the company's files and ledger.")
+    ] = Path(".demo"),
+    days: Annotated[int, typer.Option("--days", help="Days of traffic, ending yesterday.")] = 30,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the synthetic company.")] = 42,
+    sample: Annotated[
+        bool, typer.Option("--sample", help="Only price the bundled sample day (no ledger).")
+    ] = False,
+    no_rates: Annotated[
+        bool, typer.Option("--no-rates", help="With --sample: list prices only.")
+    ] = False,
+) -> None:
+    """Build the synthetic company's month into a fresh SQLite ledger; spend by team and feature.
+
+    With --sample, price the bundled day of mixed traffic instead (Anthropic, OpenAI,
+    Bedrock; negotiated rates from aifinops/data/demo_rates.yaml) and print cost by model.
+    """
+    if sample:
+        sample_day(no_rates)
+        return
+    company_month(directory, days, seed)
