@@ -49,7 +49,12 @@ _CONFIG_KEYS = frozenset({"rates", "rates_file"})
 #: Sections the synthetic company's aifinops.yaml carries for capabilities still to come
 #: (budgets, unit economics, routing). Accepted so the file loads; each is validated
 #: by the capability that reads it.
-_LATER_SECTIONS: dict[str, type] = {"teams": list, "features": list, "budgets": list, "routing": list}
+_LATER_SECTIONS: dict[str, type] = {
+    "teams": list,
+    "features": list,
+    "budgets": list,
+    "routing": list,
+}
 
 
 class ConfigError(ValueError):

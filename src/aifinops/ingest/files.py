@@ -6,11 +6,12 @@ Memory stays flat: rows are yielded one at a time, never collected.
 from __future__ import annotations
 
 import csv
-import orjson
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 FILE_FORMATS = ("jsonl", "csv")
 
