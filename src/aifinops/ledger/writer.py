@@ -1,16 +1,18 @@
 """Idempotent batch writes: events in, hourly rollups updated in the same transaction.
 
-A batch goes to a per-connection temporary staging table (the driver's ``executemany``
-on prepared tuples), and then two set-based statements do the rest in the database:
+A batch is written with the driver's fast bulk path (``executemany`` on prepared
+tuples for SQLite, ``COPY`` into a temporary staging table for PostgreSQL), then set-based
+SQL does the rest in the database:
 
-1. insert the staged events whose ``event_id`` is not recorded yet;
+1. insert the events whose ``event_id`` is not recorded yet (``ON CONFLICT DO NOTHING``);
 2. add exactly those events, grouped by hour and dimension, to ``rollup_hourly``
    (``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE``).
 
 So replaying a file adds nothing anywhere, the aggregation runs in SQL rather than in
 Python, and the events and their rollup deltas land together or not at all. On
 PostgreSQL step 1 is ``INSERT … ON CONFLICT DO NOTHING RETURNING`` feeding step 2 in one
-statement, exact even when writers race on the same ids; SQLite has a single writer.
+statement, exact even when writers race on the same ids; on SQLite (one writer) the new
+rows are those above the largest rowid the transaction started with.
 """
 
 from __future__ import annotations
@@ -140,30 +142,29 @@ def _used_columns(params: list[tuple[Any, ...]]) -> list[int]:
 
 
 def _write_sqlite(conn: Connection, params: list[tuple[Any, ...]]) -> int:
+    """Insert straight into the ledger, then roll up the rows this batch added.
+
+    SQLite has one writer and gives a new row the rowid after the largest, so the rows
+    this transaction inserted are exactly those above the largest rowid it started with.
+    """
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} AS SELECT * FROM usage_events WHERE 0"
-    )
-    cursor.execute(f"DELETE FROM {_STAGING}")
-    # Binding is the cost of executemany: bind only the columns this batch uses; the
-    # others stay NULL in the staging table.
+    cursor.execute("SELECT coalesce(max(rowid), 0) FROM usage_events")
+    before = int(cursor.fetchone()[0])
+    # Binding is the cost of executemany: bind only the columns this batch uses.
     used = _used_columns(params)
     names = ", ".join(EVENT_COLUMNS[j] for j in used)
     pick = operator.itemgetter(*used)
     cursor.executemany(
-        f"INSERT INTO {_STAGING} ({names}) VALUES ({', '.join('?' for _ in used)})",
+        f"INSERT INTO usage_events ({names}) VALUES ({', '.join('?' for _ in used)}) "
+        "ON CONFLICT (event_id) DO NOTHING",
         [pick(p) for p in params],
     )
-    cursor.execute(
-        f"DELETE FROM {_STAGING} WHERE event_id IN "
-        f"(SELECT s.event_id FROM {_STAGING} s JOIN usage_events u USING (event_id))"
-    )
-    cursor.execute(
-        f"INSERT INTO usage_events ({_columns_sql()}) SELECT {_columns_sql()} FROM {_STAGING}"
-    )
-    inserted = int(cursor.rowcount)
-    hour, day = hour_sql(conn)
-    cursor.execute(rollup_upsert(rollup_select(_STAGING, hour, day)))
+    cursor.execute("SELECT count(*) FROM usage_events WHERE rowid > ?", (before,))
+    inserted = int(cursor.fetchone()[0])
+    if inserted:
+        hour, day = hour_sql(conn)
+        new_rows = f"(SELECT * FROM usage_events WHERE rowid > {before})"
+        cursor.execute(rollup_upsert(rollup_select(new_rows, hour, day)))
     cursor.close()
     return inserted
 
