@@ -25,7 +25,7 @@ from aifinops.ledger.schema import (
 )
 from aifinops.ledger.writer import hour_sql, rollup_select
 from aifinops.pricing import PricingEngine
-from aifinops.pricing.bulk import price_many
+from aifinops.pricing.bulk import COUNT_COLUMNS, price_many
 from aifinops.pricing.columns import flat_to_columns
 
 CHUNK = 20_000
@@ -36,12 +36,7 @@ _COLUMNS = (
     "model",
     "service_tier",
     "batch",
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "web_search_requests",
+    *COUNT_COLUMNS,
     "effective_cost_nusd",
     "price_version",
 )

@@ -23,17 +23,11 @@ import numpy.typing as npt
 
 from aifinops.pricing.catalog import N_BUCKETS, RateCard
 from aifinops.pricing.engine import PICO_PER_NANO, Plan, PricingEngine
-from aifinops.usage import RecordError, parse_ts
+from aifinops.usage import TOKEN_FIELDS, RecordError, parse_ts
 
 I64 = npt.NDArray[np.int64]
-COUNT_COLUMNS: tuple[str, ...] = (
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "web_search_requests",
-)
+#: The billed counts, in `BUCKETS` order (reasoning is inside output, never billed again).
+COUNT_COLUMNS: tuple[str, ...] = tuple(f for f in TOKEN_FIELDS if f != "reasoning_tokens")
 _EPOCH = date(1970, 1, 1).toordinal()
 _DAY_BIAS = 1 << 21  # days are offset by this so every date is a non-negative key part
 _DAY_SPAN = 1 << 22

@@ -11,16 +11,9 @@ from typing import Any
 
 from aifinops.ledger.queries import SpendQuery, SpendResult
 from aifinops.money import nusd_to_usd
+from aifinops.usage import TOKEN_FIELDS
 
-TOKEN_MEASURES: tuple[str, ...] = (
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "web_search_requests",
-)
+TOKEN_MEASURES: tuple[str, ...] = TOKEN_FIELDS
 COUNT_MEASURES: tuple[str, ...] = ("calls", "errors", "unpriced_calls", "unpriced_tokens")
 
 
