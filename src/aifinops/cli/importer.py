@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 import tempfile
@@ -16,10 +17,20 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from aifinops.cli.app import app
 from aifinops.cli.common import EXIT_FAILURE, err_console, fail, ledger_or_exit, settings_or_exit
-from aifinops.ingest.events import ImportSummary, Rejection, import_events, validate
-from aifinops.ingest.files import iter_rows
+from aifinops.ingest.events import (
+    ImportSummary,
+    Rejection,
+    import_events,
+    import_json_lines,
+    validate,
+)
+from aifinops.ingest.files import iter_rows, numbered_lines
 from aifinops.ingest.raw import converter_for
 from aifinops.pricing import PricingEngine
+
+#: One worker process parses and prices while this one writes: the two stages are about
+#: equal, so more workers only help on machines with more cores than two.
+DEFAULT_WORKERS = min(max((os.cpu_count() or 1) - 1, 0), 3)
 
 import_app = typer.Typer(help="Import usage into the ledger.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
@@ -32,17 +43,21 @@ class EventFormat(StrEnum):
     bedrock_log = "bedrock-log"
 
 
-class _CountingLines:
-    """Iterates a text stream's lines and counts the characters read (for progress)."""
+class _Counter:
+    """Counts what was read from a file, for the progress bar."""
 
-    def __init__(self, stream: IO[str]) -> None:
-        self.stream = stream
+    def __init__(self) -> None:
         self.read = 0
 
-    def __iter__(self) -> Iterator[str]:
-        for line in self.stream:
+    def text(self, stream: IO[str]) -> Iterator[str]:
+        for line in stream:
             self.read += len(line)
             yield line
+
+    def lines(self, lines: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
+        for number, line in lines:
+            self.read += len(line)
+            yield number, line
 
 
 def _file_kind(path: Path, fmt: EventFormat) -> str:
@@ -79,6 +94,14 @@ def import_events_command(
     strict: Annotated[
         bool, typer.Option("--strict", help="Import nothing if any row is bad.")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=0,
+            help="Processes that parse and price JSONL while this one writes (0: none).",
+        ),
+    ] = DEFAULT_WORKERS,
     config: Annotated[Path | None, typer.Option("--config", help="Config file.")] = None,
 ) -> None:
     """Import events into the ledger, priced, idempotent on event_id.
@@ -97,23 +120,35 @@ def import_events_command(
     if strict:
         _strict_check(source, kind, fmt)
     db = ledger_or_exit(settings)
-    pricing = PricingEngine(rates=settings.rates)
     size = max(source.stat().st_size, 1)
-    with source.open(encoding="utf-8", newline="") as stream, _progress() as progress:
-        lines = _CountingLines(stream)
+    with _progress() as progress:
         task = progress.add_task("importing", total=size)
+        counted = _Counter()
 
         def advance(summary: ImportSummary) -> None:
-            progress.update(task, completed=lines.read, description=f"{summary.rows:,} rows")
+            progress.update(task, completed=counted.read, description=f"{summary.rows:,} rows")
 
-        summary = import_events(
-            db,
-            pricing,
-            iter_rows(lines, kind),
-            converter_for(fmt.value),
-            on_reject=_report,
-            on_batch=advance,
-        )
+        if kind == "jsonl" and workers > 0:
+            with source.open("rb") as binary:
+                summary = import_json_lines(
+                    db,
+                    counted.lines(numbered_lines(binary)),
+                    fmt.value,
+                    settings.rates,
+                    workers=workers,
+                    on_reject=_report,
+                    on_batch=advance,
+                )
+        else:
+            with source.open(encoding="utf-8", newline="") as stream:
+                summary = import_events(
+                    db,
+                    PricingEngine(rates=settings.rates),
+                    iter_rows(counted.text(stream), kind),
+                    converter_for(fmt.value),
+                    on_reject=_report,
+                    on_batch=advance,
+                )
     Console(highlight=False).print(
         f"imported {summary.imported:,}, duplicates skipped {summary.duplicates:,}, "
         f"rejected {summary.rejected:,} ({summary.unpriced:,} unpriced)"

@@ -1,26 +1,36 @@
-"""Importing event files into the ledger: parse, price, write in batches.
+"""Importing event files into the ledger: parse, validate, price, write in batches.
 
-Memory stays flat: rows stream from the file in batches of `BATCH_ROWS`; each batch is
-validated into flat canonical rows, priced in one `price_many` call and written in one
-transaction (idempotent on ``event_id``, so a replayed file adds nothing).
+Memory stays flat: rows stream from the file in batches of `BATCH_ROWS`. Each batch is
+*prepared* — parsed, validated into flat canonical rows, priced in one `price_many`
+call and turned into insert parameters — then *written* in one transaction
+(idempotent on ``event_id``, so a replayed file adds nothing).
+
+Preparing is pure and CPU-bound, so for JSONL files it runs in worker processes while
+the main process writes the previous batch (`workers` > 0); batches are written in file
+order, and at most a few are in flight, so memory stays bounded.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from aifinops.ingest.files import Row
-from aifinops.ledger.writer import set_cost, write_rows
-from aifinops.pricing import PricingEngine
+from aifinops.ingest.files import Row, parse_json_line
+from aifinops.ingest.raw import converter_for
+from aifinops.ledger.writer import prepare_params, set_cost, write_params
+from aifinops.pricing import PricingEngine, RateBook
 from aifinops.pricing.bulk import price_many
 from aifinops.pricing.columns import flat_to_columns
 from aifinops.usage import RecordError
 
 BATCH_ROWS = 5_000
+IN_FLIGHT = 3
 
 #: Turns one input row into validated flat canonical fields (raises `RecordError`).
 Converter = Callable[[Mapping[str, Any]], dict[str, Any]]
@@ -46,6 +56,17 @@ class ImportSummary:
     unpriced: int = 0
 
 
+@dataclass(slots=True)
+class PreparedBatch:
+    """A batch ready to write: insert parameters plus what was rejected."""
+
+    rows: int
+    valid: int
+    unpriced: int
+    params: list[tuple[Any, ...]] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+
+
 def convert_rows(rows: Iterable[Row], convert: Converter) -> Iterator[dict[str, Any] | Rejection]:
     for row in rows:
         if row.data is None:
@@ -60,11 +81,55 @@ def convert_rows(rows: Iterable[Row], convert: Converter) -> Iterator[dict[str, 
 def price_rows(pricing: PricingEngine, rows: list[dict[str, Any]]) -> None:
     """Set list and effective cost, price version and the unpriced flag on each row."""
     priced = price_many(pricing, flat_to_columns(rows))
+    lists = priced.list_cost_nusd.tolist()
+    effective = priced.effective_cost_nusd.tolist()
+    unpriced = priced.unpriced.tolist()
+    codes = priced.price_version.codes.tolist()
+    versions = priced.price_version.categories
     for i, row in enumerate(rows):
-        set_cost(row, priced.row(i))
+        if unpriced[i]:
+            set_cost(row, (None, None, None))
+        else:
+            set_cost(row, (lists[i], effective[i], versions[codes[i]]))
 
 
-def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+def prepare(
+    rows: list[Row], convert: Converter, pricing: PricingEngine, dialect: str
+) -> PreparedBatch:
+    """Validate, price and turn one batch into insert parameters (pure, no I/O)."""
+    good: list[dict[str, Any]] = []
+    rejections: list[Rejection] = []
+    for result in convert_rows(rows, convert):
+        if isinstance(result, Rejection):
+            rejections.append(result)
+        else:
+            good.append(result)
+    if good:
+        price_rows(pricing, good)
+    return PreparedBatch(
+        rows=len(rows),
+        valid=len(good),
+        unpriced=sum(1 for r in good if r["unpriced"]),
+        params=prepare_params(good, dialect),
+        rejections=rejections,
+    )
+
+
+@lru_cache(maxsize=4)
+def _worker_pricing(rates: RateBook) -> PricingEngine:
+    """One pricing engine per worker process and rate book (its plans are cached)."""
+    return PricingEngine(rates=rates)
+
+
+def prepare_lines(
+    lines: list[tuple[int, bytes]], file_format: str, rates: RateBook, dialect: str
+) -> PreparedBatch:
+    """`prepare` for raw JSONL lines; runs in a worker process."""
+    rows = [parse_json_line(number, text) for number, text in lines]
+    return prepare(rows, converter_for(file_format), _worker_pricing(rates), dialect)
+
+
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
     batch: list[Any] = []
     for item in items:
         batch.append(item)
@@ -87,6 +152,36 @@ def validate(
     return bad
 
 
+class _Writer:
+    """Writes prepared batches in order and keeps the running summary."""
+
+    def __init__(
+        self,
+        db: Engine,
+        on_reject: Callable[[Rejection], None],
+        on_batch: Callable[[ImportSummary], None] | None,
+    ) -> None:
+        self.db = db
+        self.on_reject = on_reject
+        self.on_batch = on_batch
+        self.summary = ImportSummary()
+
+    def write(self, batch: PreparedBatch) -> None:
+        summary = self.summary
+        for rejection in batch.rejections:
+            self.on_reject(rejection)
+        summary.rows += batch.rows
+        summary.rejected += len(batch.rejections)
+        if batch.params:
+            with self.db.begin() as conn:
+                inserted = write_params(conn, batch.params)
+            summary.imported += inserted
+            summary.duplicates += batch.valid - inserted
+            summary.unpriced += batch.unpriced
+        if self.on_batch is not None:
+            self.on_batch(summary)
+
+
 def import_events(
     db: Engine,
     pricing: PricingEngine,
@@ -97,24 +192,33 @@ def import_events(
     on_batch: Callable[[ImportSummary], None] | None = None,
     batch_rows: int = BATCH_ROWS,
 ) -> ImportSummary:
-    """Import ``rows``; bad rows go to ``on_reject`` and the others are still imported."""
-    summary = ImportSummary()
-    for batch in _batches(convert_rows(rows, convert), batch_rows):
-        good: list[dict[str, Any]] = []
-        for result in batch:
-            if isinstance(result, Rejection):
-                summary.rejected += 1
-                on_reject(result)
-            else:
-                good.append(result)
-        summary.rows += len(batch)
-        if good:
-            price_rows(pricing, good)
-            with db.begin() as conn:
-                written = write_rows(conn, good)
-            summary.imported += written.inserted
-            summary.duplicates += written.duplicates
-            summary.unpriced += sum(1 for r in good if r["unpriced"])
-        if on_batch is not None:
-            on_batch(summary)
-    return summary
+    """Import ``rows`` in this process; bad rows go to ``on_reject``, the others are imported."""
+    writer = _Writer(db, on_reject, on_batch)
+    for batch in _batches(rows, batch_rows):
+        writer.write(prepare(batch, convert, pricing, db.dialect.name))
+    return writer.summary
+
+
+def import_json_lines(
+    db: Engine,
+    lines: Iterable[tuple[int, bytes]],
+    file_format: str,
+    rates: RateBook,
+    *,
+    workers: int,
+    on_reject: Callable[[Rejection], None],
+    on_batch: Callable[[ImportSummary], None] | None = None,
+    batch_rows: int = BATCH_ROWS,
+) -> ImportSummary:
+    """Import numbered JSONL lines, preparing batches in ``workers`` processes."""
+    writer = _Writer(db, on_reject, on_batch)
+    pending: deque[Future[PreparedBatch]] = deque()
+    dialect = db.dialect.name
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for batch in _batches(lines, batch_rows):
+            pending.append(pool.submit(prepare_lines, batch, file_format, rates, dialect))
+            if len(pending) >= IN_FLIGHT:
+                writer.write(pending.popleft().result())
+        while pending:
+            writer.write(pending.popleft().result())
+    return writer.summary

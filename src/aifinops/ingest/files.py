@@ -37,14 +37,23 @@ def iter_rows(stream: Iterable[str], file_format: str) -> Iterator[Row]:
             yield Row(line=reader.line_num, data=dict(record))
         return
     for number, text in enumerate(stream, start=1):
-        if not text.strip():
-            continue
-        try:
-            value = orjson.loads(text)
-        except orjson.JSONDecodeError as exc:
-            yield Row(line=number, data=None, error=f"not valid JSON ({exc.msg})")
-            continue
-        if not isinstance(value, dict):
-            yield Row(line=number, data=None, error="each line must be a JSON object")
-            continue
-        yield Row(line=number, data=value)
+        if text.strip():
+            yield parse_json_line(number, text)
+
+
+def parse_json_line(number: int, text: str | bytes) -> Row:
+    """One JSONL line as a numbered `Row` (an error row when it is not a JSON object)."""
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        return Row(line=number, data=None, error=f"not valid JSON ({exc.msg})")
+    if not isinstance(value, dict):
+        return Row(line=number, data=None, error="each line must be a JSON object")
+    return Row(line=number, data=value)
+
+
+def numbered_lines(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    """(line number, line) of each non-blank line of a binary stream."""
+    for number, text in enumerate(stream, start=1):
+        if text.strip():
+            yield number, text

@@ -191,18 +191,32 @@ def _write_postgres(conn: Connection, params: list[tuple[Any, ...]]) -> int:
     return int(row[0]) if row else 0
 
 
+def prepare_params(rows: Sequence[Mapping[str, Any]], dialect: str) -> list[tuple[Any, ...]]:
+    """The insert parameters of flat event rows (first row of each event_id) for a dialect.
+
+    Pure: it can run in another process than the one that writes.
+    """
+    by_id: dict[str, Mapping[str, Any]] = {}
+    for row in rows:
+        by_id.setdefault(row["event_id"], row)
+    sqlite_dialect = dialect != "postgresql"
+    return [_event_params(row, sqlite_dialect) for row in by_id.values()]
+
+
+def write_params(conn: Connection, params: list[tuple[Any, ...]]) -> int:
+    """Write prepared parameters (see `prepare_params`); returns how many were new."""
+    if not params:
+        return 0
+    if conn.dialect.name == "postgresql":
+        return _write_postgres(conn, params)
+    return _write_sqlite(conn, params)
+
+
 def write_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> WriteResult:
     """Insert flat event rows (`aifinops.usage.FLAT_DEFAULTS` keys, priced); skip those
     already recorded; roll up only the new ones. Run inside a transaction.
     """
-    if not rows:
-        return WriteResult(0, 0)
-    by_id: dict[str, Mapping[str, Any]] = {}
-    for row in rows:
-        by_id.setdefault(row["event_id"], row)
-    postgres = conn.dialect.name == "postgresql"
-    params = [_event_params(row, not postgres) for row in by_id.values()]
-    inserted = _write_postgres(conn, params) if postgres else _write_sqlite(conn, params)
+    inserted = write_params(conn, prepare_params(rows, conn.dialect.name))
     return WriteResult(inserted=inserted, duplicates=len(rows) - inserted)
 
 
