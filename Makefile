@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-pricing bench-sim bench-ledger clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,18 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
 
-bench: $(STAMP)
+# Benchmarks print Markdown with how they were run; their latest figures go into
+# docs/benchmarks.md. bench-sim needs wrk (apt-get install -y wrk).
+bench: bench-pricing bench-sim bench-ledger
+
+bench-pricing: $(STAMP)
 	$(BIN)/python bench/pricing.py
+
+bench-sim: $(STAMP)
+	$(BIN)/python bench/sim.py
+
+bench-ledger: $(STAMP)
+	$(BIN)/python bench/ledger.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
