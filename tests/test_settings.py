@@ -79,3 +79,37 @@ def test_every_environment_setting_is_documented() -> None:
     docs = (ROOT / "docs" / "configuration.md").read_text()
     for setting in ENV_SETTINGS:
         assert f"`{setting.env}`" in docs, f"{setting.env} is not in docs/configuration.md"
+
+
+def test_gateway_settings_from_the_environment() -> None:
+    settings = load_settings(
+        environ={
+            "AIFINOPS_OPENAI_BASE_URL": "http://127.0.0.1:9/v1/",
+            "AIFINOPS_REQUIRED_TAGS": "feature, x-aifinops-customer,tag-env",
+            "AIFINOPS_REQUIRED_TAGS_MODE": "mark",
+            "AIFINOPS_PROVIDER_KEYS": "passthrough",
+            "ANTHROPIC_API_KEY": "sk-ant-secret",
+        },
+        config_path=None,
+    )
+    gw = settings.gateway
+    assert gw.openai_base_url == "http://127.0.0.1:9/v1"
+    assert gw.required_tags == ("feature", "customer", "tag-env")
+    assert gw.required_tags_mode == "mark" and gw.passthrough
+    assert "sk-ant-secret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("AIFINOPS_REQUIRED_TAGS_MODE", "drop"),
+        ("AIFINOPS_REQUIRED_TAGS", "colour"),
+        ("AIFINOPS_MAX_BODY_BYTES", "lots"),
+        ("AIFINOPS_OPENAI_BASE_URL", "api.openai.com"),
+        ("AIFINOPS_PROVIDER_KEYS", "both"),
+    ],
+)
+def test_bad_gateway_settings_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(environ={name: value}, config_path=None)
+    assert info.value.field == name

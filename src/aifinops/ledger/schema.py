@@ -115,3 +115,36 @@ ledger_meta = Table(
     Column("key", String(100), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+#: Gateway keys: only the SHA-256 of each secret is stored; the key fixes its team.
+gateway_keys = Table(
+    "gateway_keys",
+    metadata,
+    Column("key_id", String(50), primary_key=True),
+    Column("name", String(200)),
+    Column("team", String(200), nullable=False),
+    Column("feature", String(200)),
+    Column("key_hash", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("rotated_from", String(50)),
+    Index("ix_gateway_keys_key_hash", "key_hash", unique=True),
+)
+
+#: Requests the gateway refused itself (401, 400, 413 …): not model calls, not in the ledger.
+gateway_rejections = Table(
+    "gateway_rejections",
+    metadata,
+    Column("rejection_id", String(64), primary_key=True),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("reason", String(50), nullable=False),
+    Column("field", String(200)),
+    Column("provider", String(50)),
+    Column("path", String(200)),
+    Column("api_key_id", String(50)),
+    Column("team", String(200)),
+    Column("message", Text),
+    Index("ix_gateway_rejections_ts", "ts"),
+)
+

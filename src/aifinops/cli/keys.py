@@ -1,0 +1,120 @@
+"""`aifinops keys create|list|revoke|rotate`: gateway keys, stored hashed."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aifinops.cli.app import app
+from aifinops.cli.common import EXIT_FAILURE, fail, ledger_or_exit, settings_or_exit
+from aifinops.gateway.attribution import valid_value
+from aifinops.gateway.keys import KeyRecord, create_key, list_keys, revoke_key, rotate_key
+
+keys_app = typer.Typer(help="Gateway keys: each fixes its team; only hashes are stored.")
+app.add_typer(keys_app, name="keys")
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="Config file (default: AIFINOPS_CONFIG).")
+]
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _check(option: str, value: str | None) -> None:
+    if value is not None and not valid_value(value):
+        fail(
+            f"{option}: {value!r} must be 1-200 characters of letters, digits and . _ : @ / + = # -"
+        )
+
+
+def _summary(record: KeyRecord) -> dict[str, str | None]:
+    return {
+        "key_id": record.key_id,
+        "team": record.team,
+        "feature": record.feature,
+        "name": record.name,
+        "created_at": record.created_at.isoformat(),
+        "revoked_at": record.revoked_at.isoformat() if record.revoked_at else None,
+        "rotated_from": record.rotated_from,
+    }
+
+
+@keys_app.command("create")
+def create_command(
+    team: Annotated[
+        str, typer.Option("--team", help="Team every call with this key is billed to.")
+    ],
+    feature: Annotated[str | None, typer.Option("--feature", help="Fix the feature too.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="A label for people.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Create a gateway key; the secret is printed once, alone on the last line."""
+    _check("--team", team)
+    _check("--feature", feature)
+    engine = ledger_or_exit(settings_or_exit(config))
+    with engine.begin() as conn:
+        record, secret = create_key(conn, team, feature, name)
+    typer.echo(
+        f"created key {record.key_id} for team {team}" + (f", feature {feature}" if feature else "")
+    )
+    typer.echo("store it now: the secret is not shown again")
+    typer.echo(secret)
+
+
+@keys_app.command("list")
+def list_command(
+    all_keys: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
+    output: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    config: ConfigOption = None,
+) -> None:
+    """List gateway keys (never their secrets)."""
+    engine = ledger_or_exit(settings_or_exit(config))
+    with engine.connect() as conn:
+        records = list_keys(conn, include_revoked=all_keys)
+    if output == Format.json:
+        typer.echo(json.dumps({"rows": [_summary(r) for r in records]}))
+        return
+    if not records:
+        typer.echo("no keys (create one with `aifinops keys create --team T`)")
+        return
+    for r in records:
+        state = "revoked" if r.revoked_at else "active"
+        feature, name = r.feature or "-", r.name or "-"
+        typer.echo(f"{r.key_id}  {state:7}  team={r.team}  feature={feature}  name={name}")
+
+
+@keys_app.command("revoke")
+def revoke_command(
+    key_id: Annotated[str, typer.Argument(help="The key id (see `aifinops keys list`).")],
+    config: ConfigOption = None,
+) -> None:
+    """Revoke a key: the gateway refuses it within seconds."""
+    engine = ledger_or_exit(settings_or_exit(config))
+    with engine.begin() as conn:
+        if not revoke_key(conn, key_id):
+            fail(f"no active key {key_id!r} (see `aifinops keys list`)", EXIT_FAILURE)
+    typer.echo(f"revoked key {key_id}")
+
+
+@keys_app.command("rotate")
+def rotate_command(
+    key_id: Annotated[str, typer.Argument(help="The key id to replace.")],
+    config: ConfigOption = None,
+) -> None:
+    """Replace a key with a new one (same team, feature, name); prints the new secret last."""
+    engine = ledger_or_exit(settings_or_exit(config))
+    with engine.begin() as conn:
+        result = rotate_key(conn, key_id)
+    if result is None:
+        fail(f"no active key {key_id!r} (see `aifinops keys list`)", EXIT_FAILURE)
+    record, secret = result
+    typer.echo(f"revoked key {key_id}; created key {record.key_id} for team {record.team}")
+    typer.echo("store it now: the secret is not shown again")
+    typer.echo(secret)

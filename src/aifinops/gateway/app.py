@@ -1,0 +1,188 @@
+"""The gateway as a pure-ASGI app: `create_gateway_app(settings, …)`.
+
+No middleware stack and no framework on the request path: the provider routes are one
+dictionary lookup, and a stream goes straight from the upstream to ``send``. Start-up
+(lifespan) opens the shared aiohttp session, loads the gateway keys and starts the
+recorder, which first replays whatever an earlier process left in the spool.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+import aiohttp
+import orjson
+from sqlalchemy.engine import Engine
+
+from aifinops.gateway.asgi import Receive, Scope, Send, drain, send_response
+from aifinops.gateway.auth import KeyCache
+from aifinops.gateway.errors import error_body
+from aifinops.gateway.guard import AllowAll, Guard
+from aifinops.gateway.metrics import GatewayMetrics
+from aifinops.gateway.proxy import Proxy
+from aifinops.gateway.recorder import Recorder
+from aifinops.gateway.routes import ROUTES, provider_of_path
+from aifinops.gateway.spool import Spool
+from aifinops.gateway.upstream import new_session
+from aifinops.ledger.db import create_ledger_engine
+from aifinops.pricing import PricingEngine
+from aifinops.settings import Settings
+
+log = logging.getLogger("aifinops.gateway")
+
+_METRICS_TYPE = [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
+
+
+class GatewayApp:
+    """The gateway; ``startup``/``shutdown`` run from the ASGI lifespan (or a test)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: Engine | None = None,
+        guard: Guard | None = None,
+        pricing: PricingEngine | None = None,
+        key_refresh_seconds: float = 2.0,
+    ) -> None:
+        self.settings = settings
+        self.gateway = settings.gateway
+        self.engine = engine or create_ledger_engine(settings.database_url)
+        self.metrics = GatewayMetrics()
+        self.keys = KeyCache(self.engine, key_refresh_seconds)
+        self.recorder = Recorder(
+            self.engine,
+            pricing or PricingEngine(rates=settings.rates),
+            Spool(self.gateway.spool_dir),
+            self.metrics,
+        )
+        self._session: aiohttp.ClientSession | None = None
+        self.proxy = Proxy(
+            self.gateway, self.keys, self.recorder, guard or AllowAll(), self.session
+        )
+        self.started = False
+
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("the gateway is not started (no lifespan startup)")
+        return self._session
+
+    async def startup(self) -> None:
+        self._session = new_session(self.gateway)
+        await self.keys.start()
+        await self.recorder.start()
+        self.started = True
+
+    async def shutdown(self) -> None:
+        await self.keys.stop()
+        await self.recorder.stop()
+        if self._session is not None:
+            await self._session.close()
+        self.started = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope["path"]
+        route = ROUTES.get(path)
+        if route is not None:
+            if scope["method"] != "POST":
+                await self._refuse(
+                    send, receive, path, 405, "method_not_allowed", f"use POST on {path}"
+                )
+                return
+            await self.proxy.handle(route, scope, receive, send)
+        elif path == "/healthz":
+            body = orjson.dumps(
+                {
+                    "status": "ok",
+                    "ledger": "up" if self.recorder.last_error is None else "down",
+                    "queue_depth": self.recorder.queue_depth,
+                }
+            )
+            await send_response(send, 200, body)
+        elif path == "/metrics":
+            await self._metrics(scope, receive, send)
+        else:
+            await self._refuse(send, receive, path, 404, "unknown_route", f"unknown route {path}")
+
+    async def _refuse(
+        self, send: Send, receive: Receive, path: str, status: int, reason: str, message: str
+    ) -> None:
+        await drain(receive)
+        provider = provider_of_path(path)
+        if provider is not None:
+            known = ", ".join(r for r in ROUTES if r.startswith(f"/{provider}/"))
+            message = f"{message} (the gateway serves {known})"
+        self.recorder.reject(status, reason, message, field=None, provider=provider, path=path)
+        await send_response(send, status, error_body(provider, status, message, reason))
+
+    async def _metrics(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.gateway.metrics_public:
+            token = self.gateway.metrics_token
+            auth = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            if token is None:
+                await send_response(
+                    send,
+                    403,
+                    error_body(
+                        None,
+                        403,
+                        "set AIFINOPS_METRICS_TOKEN, or AIFINOPS_METRICS_PUBLIC=true",
+                        "metrics_disabled",
+                    ),
+                )
+                return
+            if not hmac.compare_digest(auth.encode(), f"Bearer {token}".encode()):
+                await send_response(
+                    send,
+                    401,
+                    error_body(
+                        None,
+                        401,
+                        "/metrics needs Authorization: Bearer <AIFINOPS_METRICS_TOKEN>",
+                        "unauthorized",
+                    ),
+                )
+                return
+        await send_response(send, 200, self.metrics.render(), _METRICS_TYPE)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:
+                    log.exception("gateway start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_gateway_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    guard: Guard | None = None,
+    pricing: PricingEngine | None = None,
+    key_refresh_seconds: float = 2.0,
+) -> GatewayApp:
+    """A gateway app; nothing happens until its lifespan starts it."""
+    return GatewayApp(
+        settings,
+        engine=engine,
+        guard=guard,
+        pricing=pricing,
+        key_refresh_seconds=key_refresh_seconds,
+    )

@@ -1,0 +1,88 @@
+"""From one proxied call to a `UsageEvent`: usage as reported, or estimated and flagged."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from aifinops.gateway.guard import GuardDecision
+from aifinops.gateway.routes import Route
+from aifinops.gateway.shape import Shape, estimate_tokens
+from aifinops.providers import ParsedUsage
+from aifinops.usage import Attribution, Usage, UsageEvent
+
+
+def new_event_id() -> str:
+    return "ev_" + uuid.uuid4().hex
+
+
+@dataclass(slots=True)
+class CallContext:
+    """What the gateway knows about a call before the upstream answers."""
+
+    event_id: str
+    ts: datetime
+    started: float  # monotonic seconds
+    route: Route
+    model: str
+    attribution: Attribution
+    request_id: str | None
+    unattributed: bool
+    shape: Shape
+    request_bytes: int
+    stream: bool
+    decision: GuardDecision = field(default_factory=GuardDecision)
+    ttft_ms: int | None = None
+
+
+def build_event(
+    ctx: CallContext,
+    parsed: ParsedUsage | None,
+    *,
+    now: float,
+    status: int,
+    error_type: str | None = None,
+    text_bytes: int = 0,
+) -> UsageEvent:
+    """The event of a finished call.
+
+    ``parsed`` None means the provider answered with an HTTP error: such calls are not
+    billed, so usage is zero and exact. A ``parsed`` whose usage was never reported (a
+    stream cut short, a timeout, a client gone) is estimated and flagged: input from the
+    request's size, output from the generated text seen (4 bytes a token).
+    """
+    if parsed is None:
+        parsed = ParsedUsage(usage=Usage())
+    usage = parsed.usage
+    if parsed.usage_estimated and not usage.total_input_tokens:
+        usage = Usage(
+            input_tokens=estimate_tokens(ctx.request_bytes),
+            output_tokens=estimate_tokens(text_bytes),
+        )
+    return UsageEvent(
+        event_id=ctx.event_id,
+        ts=ctx.ts,
+        provider=ctx.route.provider,
+        model=parsed.model or ctx.model,
+        usage=usage,
+        attribution=ctx.attribution,
+        request_id=ctx.request_id,
+        duration_ms=int((now - ctx.started) * 1000),
+        ttft_ms=ctx.ttft_ms,
+        requested_model=ctx.model,
+        endpoint=ctx.route.endpoint,
+        service_tier=parsed.service_tier,
+        batch=parsed.batch,
+        max_tokens=ctx.shape.max_tokens,
+        stop_reason=parsed.stop_reason,
+        system_tokens=ctx.shape.system_tokens,
+        system_hash=ctx.shape.system_hash,
+        prefix_hash=ctx.shape.prefix_hash,
+        context_chunks=ctx.shape.context_chunks,
+        status=status,
+        error_type=error_type or parsed.error_type,
+        usage_estimated=parsed.usage_estimated,
+        unattributed=ctx.unattributed,
+        guardrails=ctx.decision.guardrails,
+    )

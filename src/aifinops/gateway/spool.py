@@ -1,0 +1,166 @@
+"""The recorder's durable spool: JSON lines in segment files, one writer process each.
+
+Every finished call is appended (``os.write`` on an ``O_APPEND`` descriptor: in the
+kernel before the client gets its last byte, so a killed process loses nothing) and
+fsynced in batches by the recorder. A segment is deleted once every event in it is in
+the ledger; the active one rolls over at ``rotate_bytes``.
+
+Each live segment holds an exclusive ``flock``. At start-up a process adopts the
+segments nobody holds (left by a crashed or killed process, or by a previous run) and
+replays them; with several workers each adopts different files. Replays are safe to
+repeat because ledger writes are idempotent on ``event_id``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from aifinops.usage import FLAT_DEFAULTS, parse_ts
+
+log = logging.getLogger("aifinops.gateway")
+
+ROTATE_BYTES = 8 * 1024 * 1024
+
+
+@dataclass(eq=False, slots=True)
+class Segment:
+    path: Path
+    fd: int
+    appended: int = 0
+    committed: int = 0
+    size: int = 0
+    active: bool = True
+    dirty: bool = False
+
+
+class Spool:
+    def __init__(self, directory: Path, rotate_bytes: int = ROTATE_BYTES) -> None:
+        self.directory = directory
+        self.rotate_bytes = rotate_bytes
+        self._segments: list[Segment] = []
+        self._active: Segment | None = None
+        self.corrupt_lines = 0
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def adopt_orphans(self) -> Iterator[tuple[Segment, list[dict[str, Any]]]]:
+        """Segments no live process holds, locked by us, with their events."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for path in sorted(self.directory.glob("spool-*.jsonl")):
+            if self._active is not None and path == self._active.path:
+                continue
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_APPEND)
+            except FileNotFoundError:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            if not path.exists():  # deleted by its owner just before we locked it
+                os.close(fd)
+                continue
+            rows = self._read(path)
+            segment = Segment(path, fd, appended=len(rows), size=path.stat().st_size, active=False)
+            self._segments.append(segment)
+            yield segment, rows
+            self._maybe_delete(segment)
+
+    def _read(self, path: Path) -> list[dict[str, Any]]:
+        rows = []
+        for line in path.read_bytes().splitlines():
+            if not line.strip():
+                continue
+            try:
+                row = orjson.loads(line)
+                row["ts"] = parse_ts(row["ts"])
+            except (orjson.JSONDecodeError, ValueError, KeyError, TypeError):
+                self.corrupt_lines += 1  # a line cut short by a crash mid-write
+                log.warning("spool %s: skipping a corrupt line", path.name)
+                continue
+            if isinstance(row, dict) and row.get("event_id"):
+                rows.append({**FLAT_DEFAULTS, **row})
+        return rows
+
+    def open(self) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._roll()
+
+    def _roll(self) -> None:
+        if self._active is not None:
+            self._active.active = False
+            self._maybe_delete(self._active)
+        name = f"spool-{os.getpid()}-{uuid.uuid4().hex[:12]}.jsonl"
+        path = self.directory / name
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._active = Segment(path, fd)
+        self._segments.append(self._active)
+
+    def close(self) -> None:
+        """Release every segment; committed ones are deleted, others stay for replay."""
+        for segment in list(self._segments):
+            segment.active = False
+            if not self._maybe_delete(segment):
+                os.close(segment.fd)
+        self._segments.clear()
+        self._active = None
+
+    # --- writing -----------------------------------------------------------------------
+
+    def append(self, line: bytes) -> Segment | None:
+        """Write one event line to the kernel; None when the disk refused it."""
+        segment = self._active
+        if segment is None:
+            return None
+        try:
+            view = memoryview(line)
+            while view:
+                written = os.write(segment.fd, view)
+                view = view[written:]
+        except OSError as exc:
+            log.error("cannot write to the spool %s: %s", segment.path, exc)
+            return None
+        segment.appended += 1
+        segment.size += len(line)
+        segment.dirty = True
+        if segment.size >= self.rotate_bytes:
+            self._roll()
+        return segment
+
+    def sync(self) -> None:
+        """fsync every segment written since the last call (run in a thread)."""
+        for segment in list(self._segments):
+            if segment.dirty:
+                segment.dirty = False
+                try:
+                    os.fsync(segment.fd)
+                except OSError as exc:  # closed meanwhile, or the disk failed
+                    log.warning("cannot fsync the spool %s: %s", segment.path, exc)
+
+    def committed(self, segment: Segment, count: int) -> None:
+        segment.committed += count
+        self._maybe_delete(segment)
+
+    def _maybe_delete(self, segment: Segment) -> bool:
+        if segment.active or segment.committed < segment.appended:
+            return False
+        segment.path.unlink(missing_ok=True)
+        os.close(segment.fd)
+        if segment in self._segments:
+            self._segments.remove(segment)
+        return True
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(s.size for s in self._segments)
