@@ -147,4 +147,3 @@ gateway_rejections = Table(
     Column("message", Text),
     Index("ix_gateway_rejections_ts", "ts"),
 )
-
