@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from aifinops.cli import app
 from aifinops.ledger.db import open_ledger
 from aifinops.ledger.maintenance import status
-from aifinops.ledger.schema import rollup_hourly
+from aifinops.ledger.schema import gateway_keys, rollup_hourly, usage_events
 
 runner = CliRunner()
 
@@ -43,7 +43,7 @@ def test_demo_without_rates_shows_list_equal_to_effective() -> None:
 def test_demo_builds_the_company_month_into_a_fresh_ledger(tmp_path: Path) -> None:
     directory = tmp_path / "demo"
     for _ in range(2):  # a second run starts from a fresh ledger, not a doubled one
-        result = runner.invoke(app, ["demo", "--dir", str(directory), "--days", "3"])
+        result = runner.invoke(app, ["demo", "--dir", str(directory), "--days", "3", "--no-live"])
         assert result.exit_code == 0, result.output
     out = result.stdout
     assert "Spend by team" in out and "Spend by feature" in out
@@ -59,6 +59,26 @@ def test_demo_builds_the_company_month_into_a_fresh_ledger(tmp_path: Path) -> No
     total_line = [line for line in out.splitlines() if "│ total" in line]
     assert len(total_line) == 2
     assert f"{total / 1e9:,.2f}" in total_line[0] and f"{total / 1e9:,.2f}" in total_line[1]
+
+
+def test_demo_drives_live_calls_through_the_gateway(tmp_path: Path) -> None:
+    directory = tmp_path / "demo"
+    args = ["demo", "--dir", str(directory), "--days", "2", "--live-calls", "12", "--rate", "50"]
+    result = runner.invoke(app, [*args, "--port", "0"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "The gateway is live at http://127.0.0.1:" in out
+    assert 'openai.OpenAI(base_url="http://127.0.0.1:' in out
+    assert "live: 12 sent, 12 answered, errors none; 12 recorded in the ledger" in out
+    engine = open_ledger(f"sqlite:///{directory / 'aifinops.db'}")
+    with engine.connect() as conn:
+        demo_keys = select(gateway_keys.c.key_id)
+        live_rows = select(usage_events.c.team).where(usage_events.c.api_key_id.in_(demo_keys))
+        teams = list(conn.execute(live_rows).scalars())
+    live = len(teams)
+    engine.dispose()
+    assert live == 12
+    assert set(teams) <= {"support", "sales", "success", "platform"}
 
 
 def test_every_command_has_help() -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 
 from aifinops.cli.app import app
 from aifinops.cli.common import err_console, fail
+from aifinops.cli.demo_live import run_live
 from aifinops.cli.report import render_table
 from aifinops.ingest.events import import_events
 from aifinops.ingest.files import iter_rows
@@ -120,7 +121,7 @@ def _fresh_ledger(directory: Path) -> tuple[str, Engine]:
     return url, open_ledger(url)
 
 
-def company_month(directory: Path, days: int, seed: int) -> None:
+def company_month(directory: Path, days: int, seed: int) -> tuple[str, Engine, Path]:
     """Generate the synthetic company, import its month into a fresh ledger, show spend."""
     console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
     try:
@@ -154,6 +155,7 @@ def company_month(directory: Path, days: int, seed: int) -> None:
         f"Explore: AIFINOPS_DATABASE_URL={url} aifinops report spend "
         f"--from {window.first_day} --to {window.last_day} --by feature,day"
     )
+    return url, db, events_file
 
 
 @app.command("demo")
@@ -169,8 +171,25 @@ def demo_command(
     no_rates: Annotated[
         bool, typer.Option("--no-rates", help="With --sample: list prices only.")
     ] = False,
+    live: Annotated[
+        bool,
+        typer.Option(
+            "--live/--no-live",
+            help="Then start the simulator and the gateway and drive calls through it live.",
+        ),
+    ] = True,
+    live_calls: Annotated[
+        int | None,
+        typer.Option("--live-calls", min=1, help="Stop after this many live calls (else: Ctrl-C)."),
+    ] = None,
+    rate: Annotated[float, typer.Option("--rate", min=0.1, help="Live calls per second.")] = 5.0,
+    port: Annotated[int, typer.Option("--port", help="The gateway's port.")] = 8787,
 ) -> None:
     """Build the synthetic company's month into a fresh SQLite ledger; spend by team and feature.
+
+    Then (unless --no-live) start the simulator and the gateway on that ledger, print
+    where to point an SDK, and drive the company's calls through the gateway live until
+    Ctrl-C (or --live-calls).
 
     With --sample, price the bundled day of mixed traffic instead (Anthropic, OpenAI,
     Bedrock; negotiated rates from aifinops/data/demo_rates.yaml) and print cost by model.
@@ -178,4 +197,16 @@ def demo_command(
     if sample:
         sample_day(no_rates)
         return
-    company_month(directory, days, seed)
+    url, db, events_file = company_month(directory, days, seed)
+    if live:
+        console = Console(highlight=False)
+        run_live(
+            directory,
+            url,
+            db,
+            events_file,
+            port=port,
+            limit=live_calls,
+            rate=rate,
+            console=console,
+        )
