@@ -1,9 +1,35 @@
 """The `aifinops` command: one module per command group, registered on one Typer app."""
 
-from aifinops.cli import demo, demo_data, importer, keys, ledger, price, report, reprice, serve, sim
+from aifinops.cli import (
+    demo,
+    demo_data,
+    export,
+    importer,
+    keys,
+    ledger,
+    price,
+    reconcile,
+    report,
+    reprice,
+    serve,
+    sim,
+)
 from aifinops.cli.app import app
 
-COMMAND_MODULES = (demo, demo_data, importer, keys, ledger, price, report, reprice, serve, sim)
+COMMAND_MODULES = (
+    demo,
+    demo_data,
+    export,
+    importer,
+    keys,
+    ledger,
+    price,
+    reconcile,
+    report,
+    reprice,
+    serve,
+    sim,
+)
 
 
 def main() -> None:

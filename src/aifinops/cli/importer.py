@@ -16,7 +16,17 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from aifinops.cli.app import app
-from aifinops.cli.common import EXIT_FAILURE, err_console, fail, ledger_or_exit, settings_or_exit
+from aifinops.cli.common import (
+    EXIT_FAILURE,
+    err_console,
+    fail,
+    ledger_or_exit,
+    range_or_exit,
+    settings_or_exit,
+)
+from aifinops.ingest import anthropic_admin, openai_admin
+from aifinops.ingest.bedrock_cur import CurFileError, import_cur_file
+from aifinops.ingest.bedrock_logs import import_log_directory
 from aifinops.ingest.events import (
     ImportSummary,
     Rejection,
@@ -25,6 +35,7 @@ from aifinops.ingest.events import (
     validate,
 )
 from aifinops.ingest.files import iter_rows, numbered_lines
+from aifinops.ingest.provider_store import pull_report
 from aifinops.ingest.raw import converter_for
 from aifinops.pricing import PricingEngine
 
@@ -167,3 +178,173 @@ def _progress() -> Progress:
         transient=True,
         disable=not err_console.is_terminal,
     )
+
+
+# --- provider reports and Bedrock logs ---------------------------------------------------
+
+
+class BucketWidth(StrEnum):
+    day = "1d"
+    hour = "1h"
+
+
+def _print_problem(seen: set[str], problem: object) -> None:
+    text = str(problem)
+    if text not in seen:
+        seen.add(text)
+        err_console.print(text, markup=False)
+
+
+def _pull_provider(
+    provider: str,
+    start: str,
+    end: str,
+    bucket: BucketWidth,
+    resume: bool,
+    config: Path | None,
+) -> None:
+    lo, hi = range_or_exit(start, end, None)
+    settings = settings_or_exit(config)
+    reports = settings.reports
+    module = anthropic_admin if provider == "anthropic" else openai_admin
+    key = (
+        reports.anthropic_admin_api_key if provider == "anthropic" else reports.openai_admin_api_key
+    )
+    base = (
+        reports.anthropic_admin_base_url
+        if provider == "anthropic"
+        else reports.openai_admin_base_url
+    )
+    if not key:
+        env = "ANTHROPIC_ADMIN_API_KEY" if provider == "anthropic" else "OPENAI_ADMIN_API_KEY"
+        fail(f"{env} is not set; create an Admin key in the {provider} console and export it")
+    db = ledger_or_exit(settings)
+    pricing = PricingEngine(rates=settings.rates)
+
+    def known(prov: str, model: str) -> bool:
+        return pricing.plan(prov, model, None, False) is not None
+
+    client = module.make_client(base, key)
+    seen: set[str] = set()
+    failed = False
+    for spec in module.report_specs(bucket.value, known):
+        result = pull_report(
+            db, client, spec, lo, hi, resume=resume, on_problem=lambda p: _print_problem(seen, p)
+        )
+        skipped = f", {result.days_skipped} already complete" if result.days_skipped else ""
+        Console(highlight=False, soft_wrap=True).print(
+            f"{spec.source}: {result.days_done} days stored{skipped}, {result.rows:,} rows, "
+            f"{result.duplicates:,} repeated rows merged, {result.rejected:,} rejected"
+        )
+        if result.error:
+            err_console.print(
+                f"{spec.source}: {result.error}\nDays stored so far are kept; run again "
+                "with --resume to pull only the rest.",
+                markup=False,
+            )
+        failed = failed or not result.ok or result.rejected > 0
+    if failed:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+_FROM = typer.Option("--from", help="First UTC date, YYYY-MM-DD (or today).")
+_TO = typer.Option("--to", help="Last UTC date, inclusive.")
+_BUCKET = typer.Option("--bucket-width", help="Usage bucket: 1d or 1h (costs are always 1d).")
+_RESUME = typer.Option("--resume", help="Skip days a previous pull completed.")
+_CONFIG = typer.Option("--config", help="Config file.")
+
+
+@import_app.command("anthropic")
+def import_anthropic_command(
+    start: Annotated[str, _FROM],
+    end: Annotated[str, _TO],
+    bucket: Annotated[BucketWidth, _BUCKET] = BucketWidth.day,
+    resume: Annotated[bool, _RESUME] = False,
+    config: Annotated[Path | None, _CONFIG] = None,
+) -> None:
+    """Pull Anthropic's usage report and cost report (Admin API) for the days given.
+
+    Needs ANTHROPIC_ADMIN_API_KEY. Each day is replaced as a whole, so pulling a day
+    again never doubles it. Rows that cannot be read are reported and the command exits 1.
+    """
+    _pull_provider("anthropic", start, end, bucket, resume, config)
+
+
+@import_app.command("openai")
+def import_openai_command(
+    start: Annotated[str, _FROM],
+    end: Annotated[str, _TO],
+    bucket: Annotated[BucketWidth, _BUCKET] = BucketWidth.day,
+    resume: Annotated[bool, _RESUME] = False,
+    config: Annotated[Path | None, _CONFIG] = None,
+) -> None:
+    """Pull OpenAI's completions and embeddings usage and the costs report (Admin API).
+
+    Needs OPENAI_ADMIN_API_KEY. Each day is replaced as a whole, so pulling a day again
+    never doubles it. Rows that cannot be read are reported and the command exits 1.
+    """
+    _pull_provider("openai", start, end, bucket, resume, config)
+
+
+@import_app.command("bedrock-logs")
+def import_bedrock_logs_command(
+    directory: Annotated[
+        Path, typer.Argument(help="Directory of invocation logs (S3 layout), or one file.")
+    ],
+    config: Annotated[Path | None, _CONFIG] = None,
+) -> None:
+    """Import Bedrock model-invocation logs (*.json.gz, *.json) as ledger events.
+
+    Attribution comes from requestMetadata (team, feature, customer_id, prompt_version,
+    unit_id; other keys become tags). Re-importing adds nothing. A file cut short is
+    read up to its last complete record and reported; the command then exits 1.
+    """
+    if not directory.exists():
+        fail(f"DIRECTORY: {directory} does not exist; sync the S3 log prefix there first")
+    settings = settings_or_exit(config)
+    db = ledger_or_exit(settings)
+    summary = import_log_directory(
+        db,
+        PricingEngine(rates=settings.rates),
+        directory,
+        on_problem=lambda p: err_console.print(str(p), markup=False),
+    )
+    Console(highlight=False, soft_wrap=True).print(
+        f"{summary.files:,} files, {summary.records:,} records: imported {summary.imported:,}, "
+        f"duplicates skipped {summary.duplicates:,}, rejected {summary.rejected:,} "
+        f"({summary.unpriced:,} unpriced), files cut short {summary.truncated_files:,}"
+    )
+    if summary.rejected or summary.truncated_files:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+@import_app.command("bedrock-cur")
+def import_bedrock_cur_command(
+    file: Annotated[Path, typer.Argument(help="CUR 2.0 export: CSV (or .csv.gz).")],
+    config: Annotated[Path | None, _CONFIG] = None,
+) -> None:
+    """Import the Bedrock line items of an AWS CUR 2.0 file as provider costs.
+
+    Costs by usage type (model and token kind); every day in the file replaces that
+    day's Bedrock CUR costs. Parquet needs pyarrow (not a dependency).
+    """
+    if not file.exists():
+        fail(f"FILE: {file} does not exist; give the path of a CUR 2.0 export")
+    settings = settings_or_exit(config)
+    db = ledger_or_exit(settings)
+    try:
+        summary = import_cur_file(
+            db, file, on_problem=lambda p: err_console.print(str(p), markup=False)
+        )
+    except CurFileError as exc:
+        fail(str(exc))
+    first = summary.days[0].isoformat() if summary.days else "-"
+    last = summary.days[-1].isoformat() if summary.days else "-"
+    Console(highlight=False, soft_wrap=True).print(
+        f"{summary.rows:,} rows: {summary.bedrock_rows:,} Bedrock ({summary.stored:,} cost rows "
+        f"stored for {len(summary.days)} days, {first} to {last}), "
+        f"{summary.skipped_other_services:,} other services skipped, "
+        f"{summary.rejected:,} rejected"
+    )
+    if summary.rejected:
+        raise typer.Exit(EXIT_FAILURE)

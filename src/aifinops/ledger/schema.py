@@ -147,3 +147,5 @@ gateway_rejections = Table(
     Column("message", Text),
     Index("ix_gateway_rejections_ts", "ts"),
 )
+
+from aifinops.ledger import schema_reports as _schema_reports  # noqa: E402,F401  (registers its tables on metadata)

@@ -1,0 +1,1 @@
+"""Exports of the ledger for other FinOps tools (FOCUS)."""
