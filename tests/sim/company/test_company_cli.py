@@ -33,6 +33,11 @@ def test_writes_four_files_and_one_line_each(tmp_path: Path) -> None:
     assert again.exit_code == 0 and again.stdout == result.stdout
 
 
+def flat(output: str) -> str:
+    """Click's error box wraps long lines wherever the path length puts them: unwrap it."""
+    return " ".join(output.replace("│", " ").replace("╭", " ").replace("╰", " ").split())
+
+
 @pytest.mark.parametrize(
     ("args", "option", "says"),
     [
@@ -44,11 +49,6 @@ def test_writes_four_files_and_one_line_each(tmp_path: Path) -> None:
         (["--seed", "-1"], "--seed", "0"),
     ],
 )
-def flat(output: str) -> str:
-    """Click's error box wraps long lines wherever the path length puts them: unwrap it."""
-    return " ".join(output.replace("│", " ").replace("╭", " ").replace("╰", " ").split())
-
-
 def test_bad_options_name_the_option(
     tmp_path: Path, args: list[str], option: str, says: str
 ) -> None:
