@@ -13,6 +13,7 @@ from aifinops.cli import (
     reprice,
     serve,
     sim,
+    tokens,
 )
 from aifinops.cli.app import app
 
@@ -29,6 +30,7 @@ COMMAND_MODULES = (
     reprice,
     serve,
     sim,
+    tokens,
 )
 
 

@@ -1,4 +1,4 @@
-"""`aifinops serve`: the gateway (provider routes, /healthz, /metrics)."""
+"""`aifinops serve`: the gateway (provider routes, /healthz, /metrics) and the API (/api/v1)."""
 
 from __future__ import annotations
 
@@ -9,14 +9,46 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from uvicorn.supervisors import Multiprocess
 
+from aifinops.api.audit import record_audit
+from aifinops.api.roles import Role, RoleKind
+from aifinops.api.server import create_server_app
+from aifinops.api.tokens import create_token, has_admin_token
 from aifinops.cli.app import app
 from aifinops.cli.common import err_console, fail, settings_or_exit
 from aifinops.cli.sim import _listen
-from aifinops.gateway.app import create_gateway_app
 from aifinops.ledger.db import LedgerURLError, open_ledger
+
+
+def ensure_admin_token(engine: Engine) -> str | None:
+    """At first start (no admin token ever made), create one; its secret, shown once."""
+    with engine.begin() as conn:
+        if has_admin_token(conn):
+            return None
+        record, secret = create_token(conn, Role(RoleKind.admin), "first start", created_by="serve")
+        record_audit(
+            conn,
+            actor="serve",
+            via="cli",
+            action="tokens.create",
+            target=record.token_id,
+            before=None,
+            after=record.summary(),
+        )
+    return secret
+
+
+def _show_admin_token(secret: str) -> None:
+    err_console.print(
+        "[bold yellow]First start: created an admin API token for /api/v1. "
+        "Store it now, it is not shown again[/] "
+        "(more with `aifinops tokens create --role …`):",
+        highlight=False,
+    )
+    err_console.print(secret, highlight=False, markup=False)
 
 
 @app.command("serve")
@@ -32,11 +64,12 @@ def serve_command(
         Path | None, typer.Option("--config", help="Config file (default: AIFINOPS_CONFIG).")
     ] = None,
 ) -> None:
-    """Serve the gateway: point the SDKs' base_url at it (stop with Ctrl-C).
+    """Serve the gateway and the API (/api/v1): point the SDKs' base_url at it (Ctrl-C stops).
 
     OpenAI SDKs: base_url http://HOST:PORT/openai/v1; Anthropic SDKs: base_url
     http://HOST:PORT/anthropic; the api_key is a gateway key (`aifinops keys
-    create`). Every call is attributed, priced and recorded in the ledger.
+    create`). Every call is attributed, priced and recorded in the ledger. The API
+    answers at http://HOST:PORT/api/v1 (an admin token is printed at first start).
     """
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -44,7 +77,10 @@ def serve_command(
     settings = settings_or_exit(config)
     try:
         engine = open_ledger(settings.database_url)  # create or migrate on first use
+        secret = ensure_admin_token(engine)
         engine.dispose()
+        if secret is not None:
+            _show_admin_token(secret)
     except LedgerURLError as exc:
         fail(str(exc))
     except OperationalError as exc:
@@ -62,13 +98,13 @@ def serve_command(
     )
     common = {"log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 10}
     if workers == 1:
-        server = uvicorn.Server(uvicorn.Config(create_gateway_app(settings), **common))  # type: ignore[arg-type]
+        server = uvicorn.Server(uvicorn.Config(create_server_app(settings), **common))  # type: ignore[arg-type]
         server.run(sockets=[sock])
         return
     if config is not None:
         os.environ["AIFINOPS_CONFIG"] = str(config)  # the workers read the same settings
     uvicorn_config = uvicorn.Config(
-        "aifinops.gateway.server:app_from_environment",
+        "aifinops.api.server:app_from_environment",
         factory=True,
         workers=workers,
         **common,  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 import orjson
@@ -33,6 +34,9 @@ log = logging.getLogger("aifinops.gateway")
 
 _METRICS_TYPE = [(b"content-type", b"text/plain; version=0.0.4; charset=utf-8")]
 
+#: Says whether a bearer token may read /metrics (the API's `metrics` and `admin` tokens).
+MetricsAuthorizer = Callable[[str], Awaitable[bool]]
+
 
 class GatewayApp:
     """The gateway; ``startup``/``shutdown`` run from the ASGI lifespan (or a test)."""
@@ -45,8 +49,10 @@ class GatewayApp:
         guard: Guard | None = None,
         pricing: PricingEngine | None = None,
         key_refresh_seconds: float = 2.0,
+        metrics_authorizer: MetricsAuthorizer | None = None,
     ) -> None:
         self.settings = settings
+        self.metrics_authorizer = metrics_authorizer
         self.gateway = settings.gateway
         self.engine = engine or create_ledger_engine(settings.database_url)
         self.metrics = GatewayMetrics()
@@ -124,34 +130,33 @@ class GatewayApp:
         await send_response(send, status, error_body(provider, status, message, reason))
 
     async def _metrics(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self.gateway.metrics_public:
-            token = self.gateway.metrics_token
-            auth = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
-            if token is None:
-                await send_response(
-                    send,
-                    403,
-                    error_body(
-                        None,
-                        403,
-                        "set AIFINOPS_METRICS_TOKEN, or AIFINOPS_METRICS_PUBLIC=true",
-                        "metrics_disabled",
-                    ),
-                )
-                return
-            if not hmac.compare_digest(auth.encode(), f"Bearer {token}".encode()):
-                await send_response(
-                    send,
-                    401,
-                    error_body(
-                        None,
-                        401,
-                        "/metrics needs Authorization: Bearer <AIFINOPS_METRICS_TOKEN>",
-                        "unauthorized",
-                    ),
-                )
-                return
+        if not self.gateway.metrics_public and not await self._metrics_allowed(scope, send):
+            return
         await send_response(send, 200, self.metrics.render(), _METRICS_TYPE)
+
+    async def _metrics_allowed(self, scope: Scope, send: Send) -> bool:
+        """The static AIFINOPS_METRICS_TOKEN, or an API token the authorizer accepts."""
+        token = self.gateway.metrics_token
+        if token is None and self.metrics_authorizer is None:
+            message = "set AIFINOPS_METRICS_TOKEN, or AIFINOPS_METRICS_PUBLIC=true"
+            await send_response(send, 403, error_body(None, 403, message, "metrics_disabled"))
+            return False
+        auth = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+        if token is not None and hmac.compare_digest(auth.encode(), f"Bearer {token}".encode()):
+            return True
+        scheme, _, bearer = auth.partition(" ")
+        authorizer = self.metrics_authorizer
+        if (
+            authorizer is not None
+            and scheme.lower() == "bearer"
+            and await authorizer(bearer.strip())
+        ):
+            return True
+        message = "/metrics needs Authorization: Bearer <a metrics or admin API token>"
+        if token is not None:
+            message += " (or AIFINOPS_METRICS_TOKEN)"
+        await send_response(send, 401, error_body(None, 401, message, "unauthorized"))
+        return False
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -177,6 +182,7 @@ def create_gateway_app(
     guard: Guard | None = None,
     pricing: PricingEngine | None = None,
     key_refresh_seconds: float = 2.0,
+    metrics_authorizer: MetricsAuthorizer | None = None,
 ) -> GatewayApp:
     """A gateway app; nothing happens until its lifespan starts it."""
     return GatewayApp(
@@ -185,4 +191,5 @@ def create_gateway_app(
         guard=guard,
         pricing=pricing,
         key_refresh_seconds=key_refresh_seconds,
+        metrics_authorizer=metrics_authorizer,
     )

@@ -148,4 +148,5 @@ gateway_rejections = Table(
     Index("ix_gateway_rejections_ts", "ts"),
 )
 
+from aifinops.ledger import schema_api as _schema_api  # noqa: E402,F401  (registers its tables on metadata)
 from aifinops.ledger import schema_reports as _schema_reports  # noqa: E402,F401  (registers its tables on metadata)
