@@ -17,6 +17,7 @@ from aifinops.ledger.schema import usage_events
 from aifinops.ledger.writer import write_rows
 from aifinops.pricing import PricingEngine, RateBook
 from tests.ledger.helpers import row
+from tests.ledger.test_writer import daily, daily_from_hourly
 
 NOV1, NOV3 = date(2026, 11, 1), date(2026, 11, 3)
 
@@ -64,9 +65,11 @@ def test_reprice_updates_effective_cost_and_rollups(ledger: Engine) -> None:
     day3 = [r for r in rows if r["ts"].day == 3]
     assert all(r["effective_cost_nusd"] == r["list_cost_nusd"] for r in day3)
     assert sum(r["effective_cost_nusd"] for r in rows) == after["effective_cost_nusd"]
+    assert daily(ledger) == daily_from_hourly(ledger)  # the daily rollup followed
     # re-pricing with the list prices again restores everything exactly
     reprice(ledger, PricingEngine(), NOV1, NOV3)
     assert totals(ledger) == before
+    assert daily(ledger) == daily_from_hourly(ledger)
 
 
 def test_reprice_refuses_pruned_days(ledger: Engine) -> None:

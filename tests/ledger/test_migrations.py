@@ -95,3 +95,18 @@ def test_bad_urls_name_the_setting(url: str, words: str) -> None:
 
 def test_postgres_urls_use_psycopg3() -> None:
     assert normalise_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
+
+
+def test_daily_rollup_is_backfilled_from_hourly(tmp_path: Path) -> None:
+    from aifinops.ledger.writer import write_rows
+    from tests.ledger.helpers import row
+    from tests.ledger.test_writer import daily, daily_from_hourly
+
+    engine = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    with engine.begin() as conn:
+        write_rows(conn, [row(i) for i in range(40)])
+    migrate.downgrade(engine, "0004")  # a ledger from before the daily rollup
+    assert "rollup_daily" not in inspect(engine).get_table_names()
+    migrate.upgrade(engine)
+    assert daily(engine) == daily_from_hourly(engine)
+    assert sum(v["calls"] for v in daily(engine).values()) == 40

@@ -11,7 +11,13 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from aifinops.ledger.schema import ROLLUP_DIMENSIONS, ROLLUP_MEASURES, rollup_hourly, usage_events
+from aifinops.ledger.schema import (
+    ROLLUP_DIMENSIONS,
+    ROLLUP_MEASURES,
+    rollup_daily,
+    rollup_hourly,
+    usage_events,
+)
 from aifinops.ledger.writer import write_events, write_rows
 from aifinops.usage import event_from_flat
 from tests.ledger.helpers import row
@@ -112,3 +118,29 @@ def test_events_round_trip(ledger: Engine) -> None:
     assert stored["batch"] is True
     assert stored["list_cost_nusd"] == flat["list_cost_nusd"]
     assert stored["unpriced"] is False
+
+
+def daily_from_hourly(engine: Engine) -> dict[tuple[Any, ...], dict[str, int]]:
+    out: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (hour, *dims), measures in rollups(engine).items():
+        for m, v in measures.items():
+            out[(hour.date(), *dims)][m] += v
+    return {k: dict(v) for k, v in out.items()}
+
+
+def daily(engine: Engine) -> dict[tuple[Any, ...], dict[str, int]]:
+    with engine.connect() as conn:
+        return {
+            (r["day"], *(r[d] for d in ROLLUP_DIMENSIONS)): {m: r[m] for m in ROLLUP_MEASURES}
+            for r in conn.execute(select(rollup_daily)).mappings()
+        }
+
+
+def test_daily_rollup_is_the_hourly_one_summed_by_day(ledger: Engine) -> None:
+    rows = [row(i) for i in range(80)]
+    with ledger.begin() as conn:
+        write_rows(conn, rows[:50])
+    with ledger.begin() as conn:
+        write_rows(conn, rows[30:])  # 20 duplicates, 30 new
+    assert daily(ledger) == daily_from_hourly(ledger)
+    assert sum(v["calls"] for v in daily(ledger).values()) == 80

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, and_, false, func, or_, select, true
 from sqlalchemy.engine import Connection
 
-from aifinops.ledger.schema import ROLLUP_MEASURES, rollup_hourly
+from aifinops.ledger.schema import ROLLUP_MEASURES, rollup_daily, rollup_hourly
 
 #: `--by` names and the rollup column each groups on ("customer" is customer_id).
 GROUPS: dict[str, str] = {
@@ -102,16 +102,22 @@ def parse_group_by(text: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _rollup(query: SpendQuery) -> Table:
+    """The daily rollup unless the query groups by hour (the hourly one)."""
+    return rollup_hourly if "hour" in query.by else rollup_daily
+
+
 def _conditions(query: SpendQuery, scope: Scope) -> ColumnElement[bool]:
+    table = _rollup(query)
     conds: list[ColumnElement[bool]] = [
-        rollup_hourly.c.day >= query.start,
-        rollup_hourly.c.day <= query.end,
-        *scope.where(rollup_hourly),
+        table.c.day >= query.start,
+        table.c.day <= query.end,
+        *scope.where(table),
     ]
     for name, value in query.filters:
         if name not in GROUPS or name in TIME_GROUPS:
             raise QueryError(name, "cannot filter on this dimension")
-        conds.append(rollup_hourly.c[GROUPS[name]] == value)
+        conds.append(table.c[GROUPS[name]] == value)
     return and_(*conds)
 
 
@@ -132,13 +138,14 @@ def spend(conn: Connection, query: SpendQuery, scope: Scope = EVERYTHING) -> Spe
         raise QueryError("to", f"{query.end} is before from ({query.start})")
     if query.top is not None and query.top < 1:
         raise QueryError("top", "must be 1 or more")
-    keys = [rollup_hourly.c[GROUPS[name]].label(name) for name in query.by]
-    sums = [func.sum(rollup_hourly.c[m]).label(m) for m in ROLLUP_MEASURES]
+    table = _rollup(query)
+    keys = [table.c[GROUPS[name]].label(name) for name in query.by]
+    sums = [func.sum(table.c[m]).label(m) for m in ROLLUP_MEASURES]
     where = _conditions(query, scope)
     stmt = select(*keys, *sums).where(where)
     if keys:
         stmt = stmt.group_by(*keys)
-    effective = func.sum(rollup_hourly.c.effective_cost_nusd)
+    effective = func.sum(table.c.effective_cost_nusd)
     timed = TIME_GROUPS.intersection(query.by)
     order = [effective.desc(), *keys] if not timed else [*keys]
     stmt = stmt.order_by(*order)

@@ -3,7 +3,8 @@
 List cost keeps the price in force on the call's date (the list data does not change
 under a call); effective cost is recomputed with the rates in force now. Afterwards the
 rollup of every hour in the range is rebuilt from the raw events, so rollups and events
-agree exactly. Hours whose raw events were pruned cannot be re-priced.
+agree exactly; the daily rollup of those days is rebuilt from the hourly one. Hours
+whose raw events were pruned cannot be re-priced.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, Select, and_, bindparam, delete, select, text, update
+from sqlalchemy import Date, DateTime, Select, and_, bindparam, delete, select, text, update
 from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from aifinops.ledger.maintenance import PRUNED_BEFORE, get_meta
 from aifinops.ledger.schema import (
     ROLLUP_DIMENSIONS,
     ROLLUP_MEASURES,
+    rollup_daily,
     rollup_hourly,
     usage_events,
 )
@@ -71,6 +73,18 @@ def _rebuild_rollups(conn: Connection, start: datetime, end: datetime) -> None:
         bindparam("end", type_=DateTime(timezone=True)),
     )
     conn.execute(stmt, {"start": start, "end": end})
+    first, last = start.date(), (end - timedelta(days=1)).date()
+    conn.execute(
+        delete(rollup_daily).where(and_(rollup_daily.c.day >= first, rollup_daily.c.day <= last))
+    )
+    keys = ", ".join(("day", *ROLLUP_DIMENSIONS))
+    sums = ", ".join(f"sum({m})" for m in ROLLUP_MEASURES)
+    daily = text(
+        f"INSERT INTO rollup_daily ({keys}, {', '.join(ROLLUP_MEASURES)}) "
+        f"SELECT {keys}, {sums} FROM rollup_hourly WHERE day >= :first AND day <= :last "
+        f"GROUP BY {keys}"
+    ).bindparams(bindparam("first", type_=Date), bindparam("last", type_=Date))
+    conn.execute(daily, {"first": first, "last": last})
 
 
 def _chunks(conn: Connection, stmt: Select[Any]) -> Iterator[list[RowMapping]]:

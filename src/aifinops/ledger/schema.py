@@ -109,6 +109,16 @@ rollup_hourly = Table(
     Index("ix_rollup_hourly_day", "day"),
 )
 
+#: The same measures per UTC day: day and coarser reports read this (a month is ~30
+#: rows per combination instead of ~720); hour reports and other time zones read hourly.
+rollup_daily = Table(
+    "rollup_daily",
+    metadata,
+    Column("day", Date, primary_key=True),
+    *(Column(name, String(200), primary_key=True) for name in ROLLUP_DIMENSIONS),
+    *(Column(name, BigInteger, nullable=False) for name in ROLLUP_MEASURES),
+)
+
 ledger_meta = Table(
     "ledger_meta",
     metadata,

@@ -5,8 +5,9 @@ tuples for SQLite, ``COPY`` into a temporary staging table for PostgreSQL), then
 SQL does the rest in the database:
 
 1. insert the events whose ``event_id`` is not recorded yet (``ON CONFLICT DO NOTHING``);
-2. add exactly those events, grouped by hour and dimension, to ``rollup_hourly``
-   (``INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE``).
+2. add exactly those events, grouped by hour (and by day) and dimension, to
+   ``rollup_hourly`` and ``rollup_daily`` (``INSERT … SELECT … GROUP BY … ON CONFLICT
+   DO UPDATE``).
 
 So replaying a file adds nothing anywhere, the aggregation runs in SQL rather than in
 Python, and the events and their rollup deltas land together or not at all. On
@@ -109,12 +110,32 @@ def rollup_select(source: str, hour_sql: str, day_sql: str, where: str = "true")
     )
 
 
-def rollup_upsert(select_sql: str) -> str:
-    columns = ", ".join(("hour", *ROLLUP_DIMENSIONS, "day", *ROLLUP_MEASURES))
-    updates = ", ".join(f"{m} = rollup_hourly.{m} + excluded.{m}" for m in ROLLUP_MEASURES)
+def daily_select(source: str, day_sql: str, where: str = "true") -> str:
+    """``SELECT day, dims…, measures… FROM source GROUP BY day, dims`` (SQL text)."""
+    dims = ", ".join(f"coalesce({d}, '')" for d in ROLLUP_DIMENSIONS)
+    measures = ", ".join(MEASURE_SQL[m] for m in ROLLUP_MEASURES)
     return (
-        f"INSERT INTO rollup_hourly ({columns}) {select_sql} "
-        f"ON CONFLICT (hour, {', '.join(ROLLUP_DIMENSIONS)}) DO UPDATE SET {updates}"
+        f"SELECT {day_sql}, {dims}, {measures} FROM {source} WHERE {where} "
+        f"GROUP BY {day_sql}, {dims}"
+    )
+
+
+def rollup_upsert(select_sql: str, table: str = "rollup_hourly") -> str:
+    """Add the rows of ``select_sql`` to the hourly (or daily) rollup."""
+    key = "hour" if table == "rollup_hourly" else "day"
+    columns = (
+        (key, *ROLLUP_DIMENSIONS, "day", *ROLLUP_MEASURES)
+        if key == "hour"
+        else (
+            key,
+            *ROLLUP_DIMENSIONS,
+            *ROLLUP_MEASURES,
+        )
+    )
+    updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in ROLLUP_MEASURES)
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) {select_sql} "
+        f"ON CONFLICT ({key}, {', '.join(ROLLUP_DIMENSIONS)}) DO UPDATE SET {updates}"
     )
 
 
@@ -165,6 +186,7 @@ def _write_sqlite(conn: Connection, params: list[tuple[Any, ...]]) -> int:
         hour, day = hour_sql(conn)
         new_rows = f"(SELECT * FROM usage_events WHERE rowid > {before})"
         cursor.execute(rollup_upsert(rollup_select(new_rows, hour, day)))
+        cursor.execute(rollup_upsert(daily_select(new_rows, day), "rollup_daily"))
     cursor.close()
     return inserted
 
@@ -183,7 +205,8 @@ def _write_postgres(conn: Connection, params: list[tuple[Any, ...]]) -> int:
         f"WITH new AS (INSERT INTO usage_events ({_columns_sql()}) "
         f"SELECT {_columns_sql()} FROM {_STAGING} "
         "ON CONFLICT (event_id) DO NOTHING RETURNING *), "
-        f"rolled AS ({rollup_upsert(rollup_select('new', hour, day))} RETURNING 1) "
+        f"rolled AS ({rollup_upsert(rollup_select('new', hour, day))} RETURNING 1), "
+        f"daily AS ({rollup_upsert(daily_select('new', day), 'rollup_daily')} RETURNING 1) "
         "SELECT (SELECT count(*) FROM new)"
     )
     row = cursor.fetchone()
