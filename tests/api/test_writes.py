@@ -78,6 +78,32 @@ def test_cli_tokens_create_list_revoke_are_audited(fresh: tuple[Engine, str]) ->
     assert secret not in str(entries)
 
 
+def test_cli_keys_create_revoke_rotate_are_audited(fresh: tuple[Engine, str]) -> None:
+    engine, _ = fresh
+    created = runner.invoke(app, ["keys", "create", "--team", "search", "--name", "prod"])
+    assert created.exit_code == 0, created.output
+    secret = created.stdout.strip().splitlines()[-1]
+    key_id = created.stdout.split("created key ")[1].split()[0]
+    rotated = runner.invoke(app, ["keys", "rotate", key_id])
+    assert rotated.exit_code == 0, rotated.output
+    new_secret = rotated.stdout.strip().splitlines()[-1]
+    new_id = rotated.stdout.split("created key ")[1].split()[0]
+    assert runner.invoke(app, ["keys", "revoke", new_id]).exit_code == 0
+    assert runner.invoke(app, ["keys", "revoke", new_id]).exit_code == 1  # nothing to audit
+    entries = _audit(engine)
+    assert [(e["action"], e["target"]) for e in entries] == [
+        ("keys.create", key_id),
+        ("keys.rotate", key_id),
+        ("keys.revoke", new_id),
+    ]
+    assert all(e["via"] == "cli" and e["actor"].startswith("cli:") for e in entries)
+    assert entries[0]["before_state"] is None and entries[0]["after_state"]["team"] == "search"
+    assert entries[1]["after_state"]["rotated_from"] == key_id
+    assert entries[2]["before_state"]["revoked_at"] is None
+    assert entries[2]["after_state"]["revoked_at"] is not None
+    assert secret not in str(entries) and new_secret not in str(entries)
+
+
 def test_api_writes_show_secrets_once_and_are_audited(
     server: tuple[Client, Engine, str],
 ) -> None:

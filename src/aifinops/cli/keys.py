@@ -8,11 +8,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import Connection
 
+from aifinops.api.audit import cli_actor, record_audit
 from aifinops.cli.app import app
 from aifinops.cli.common import EXIT_FAILURE, fail, ledger_or_exit, settings_or_exit
 from aifinops.gateway.attribution import valid_value
-from aifinops.gateway.keys import KeyRecord, create_key, list_keys, revoke_key, rotate_key
+from aifinops.gateway.keys import (
+    KeyRecord,
+    create_key,
+    get_key,
+    list_keys,
+    revoke_key,
+    rotate_key,
+)
 
 keys_app = typer.Typer(help="Gateway keys: each fixes its team; only hashes are stored.")
 app.add_typer(keys_app, name="keys")
@@ -46,6 +55,23 @@ def _summary(record: KeyRecord) -> dict[str, str | None]:
     }
 
 
+def _maybe(record: KeyRecord | None) -> dict[str, str | None] | None:
+    return None if record is None else _summary(record)
+
+
+def _audit(
+    conn: Connection,
+    action: str,
+    target: str,
+    before: dict[str, str | None] | None,
+    after: dict[str, str | None] | None,
+) -> None:
+    """Every key change from the CLI goes to the audit log, as the API's do (no secrets)."""
+    record_audit(
+        conn, actor=cli_actor(), via="cli", action=action, target=target, before=before, after=after
+    )
+
+
 @keys_app.command("create")
 def create_command(
     team: Annotated[
@@ -61,6 +87,7 @@ def create_command(
     engine = ledger_or_exit(settings_or_exit(config))
     with engine.begin() as conn:
         record, secret = create_key(conn, team, feature, name)
+        _audit(conn, "keys.create", record.key_id, None, _summary(record))
     typer.echo(
         f"created key {record.key_id} for team {team}" + (f", feature {feature}" if feature else "")
     )
@@ -98,8 +125,11 @@ def revoke_command(
     """Revoke a key: the gateway refuses it within seconds."""
     engine = ledger_or_exit(settings_or_exit(config))
     with engine.begin() as conn:
+        before = get_key(conn, key_id)
         if not revoke_key(conn, key_id):
             fail(f"no active key {key_id!r} (see `aifinops keys list`)", EXIT_FAILURE)
+        after = get_key(conn, key_id)
+        _audit(conn, "keys.revoke", key_id, _maybe(before), _maybe(after))
     typer.echo(f"revoked key {key_id}")
 
 
@@ -111,7 +141,10 @@ def rotate_command(
     """Replace a key with a new one (same team, feature, name); prints the new secret last."""
     engine = ledger_or_exit(settings_or_exit(config))
     with engine.begin() as conn:
+        before = get_key(conn, key_id)
         result = rotate_key(conn, key_id)
+        if result is not None:
+            _audit(conn, "keys.rotate", key_id, _maybe(before), _summary(result[0]))
     if result is None:
         fail(f"no active key {key_id!r} (see `aifinops keys list`)", EXIT_FAILURE)
     record, secret = result
