@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-pricing bench-sim bench-ledger clean
+.PHONY: demo test lint bench bench-pricing bench-sim bench-ledger bench-gateway clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,9 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # Benchmarks print Markdown with how they were run; their latest figures go into
-# docs/benchmarks.md. bench-sim needs wrk (apt-get install -y wrk).
-bench: bench-pricing bench-sim bench-ledger
+# docs/benchmarks.md. bench-sim and bench-gateway need wrk (apt-get install -y wrk);
+# bench-gateway also uses nginx (apt-get install -y nginx) and builds a LiteLLM venv.
+bench: bench-pricing bench-sim bench-ledger bench-gateway
 
 bench-pricing: $(STAMP)
 	$(BIN)/python bench/pricing.py
@@ -37,6 +38,9 @@ bench-sim: $(STAMP)
 
 bench-ledger: $(STAMP)
 	$(BIN)/python bench/ledger.py
+
+bench-gateway: $(STAMP)
+	$(BIN)/python bench/gateway.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
