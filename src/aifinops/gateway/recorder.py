@@ -34,6 +34,8 @@ from aifinops.usage import UsageEvent
 log = logging.getLogger("aifinops.gateway")
 
 BATCH_SIZE = 1000
+#: How long the writer waits for a batch to fill before writing what it has.
+LINGER_SECONDS = 0.02
 MAX_REJECTIONS_QUEUED = 10_000
 _BACKOFF_START = 0.2
 _BACKOFF_MAX = 5.0
@@ -166,6 +168,10 @@ class Recorder:
                 self._wake.clear()
                 await self._wake.wait()
                 continue
+            if len(self._pending) < self.batch_size and not self._stopping:
+                # Let a batch form: one transaction (and one fsync) per LINGER, not per
+                # event, keeps the writer thread off the event loop's GIL at light load.
+                await asyncio.sleep(LINGER_SECONDS)
             ok = await self._write_once()
             if ok:
                 backoff = _BACKOFF_START
@@ -181,8 +187,7 @@ class Recorder:
         rows = [row for row, _ in batch]
         started = time.monotonic()
         try:
-            await asyncio.to_thread(self.spool.sync)
-            await asyncio.to_thread(self._insert, rows, rejections)
+            await asyncio.to_thread(self._sync_and_insert, rows, rejections)
         except Exception as exc:  # the ledger is slow or down: keep everything, retry
             self.metrics.write_errors.inc()
             self.metrics.ledger_up.set(0)
@@ -214,7 +219,11 @@ class Recorder:
         log.debug("wrote %d events in %.1f ms", len(batch), (time.monotonic() - started) * 1000)
         return True
 
-    def _insert(self, rows: list[dict[str, Any]], rejections: list[dict[str, Any]]) -> None:
+    def _sync_and_insert(
+        self, rows: list[dict[str, Any]], rejections: list[dict[str, Any]]
+    ) -> None:
+        """fsync the spool, then write the batch: one hop to the worker thread."""
+        self.spool.sync()
         with self.engine.begin() as conn:
             if rows:
                 write_rows(conn, rows)
