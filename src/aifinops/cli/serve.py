@@ -96,7 +96,14 @@ def serve_command(
         f"(OpenAI base_url http://{shown}:{bound}/openai/v1, "
         f"Anthropic base_url http://{shown}:{bound}/anthropic)"
     )
-    common = {"log_level": "warning", "access_log": False, "timeout_graceful_shutdown": 10}
+    common = {
+        "log_level": "warning",
+        "access_log": False,
+        "timeout_graceful_shutdown": 10,
+        # the gateway reads no X-Forwarded-* header: skip uvicorn's middleware for them
+        "proxy_headers": False,
+        "server_header": False,
+    }
     if workers == 1:
         server = uvicorn.Server(uvicorn.Config(create_server_app(settings), **common))  # type: ignore[arg-type]
         server.run(sockets=[sock])
