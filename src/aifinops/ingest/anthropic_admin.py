@@ -22,7 +22,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from aifinops.ingest.admin_http import AdminClient, Params
-from aifinops.ingest.provider_store import CostRow, ParsedPage, Problem, ReportSpec, UsageRow
+from aifinops.ingest.provider_store import (
+    CostRow,
+    KnownModel,
+    ParsedPage,
+    Problem,
+    ReportSpec,
+    UsageRow,
+    note_unknown,
+    usage_page_parser,
+)
 from aifinops.ingest.report_fields import (
     ReportFieldError,
     count,
@@ -42,7 +51,6 @@ NANO_PER_CENT = 10**7
 _USAGE_EXTRA_DIMS = ("inference_geo", "speed", "account_id", "service_account_id")
 
 #: (provider, model) → whether aifinops has a list price for it.
-KnownModel = Callable[[str, str], bool]
 
 
 def make_client(base_url: str, api_key: str, **options: Any) -> AdminClient:
@@ -166,34 +174,8 @@ def _buckets(page: Mapping[str, Any], parsed: ParsedPage) -> list[tuple[datetime
     return out
 
 
-def _note_unknown(parsed: ParsedPage, model: str | None, known: KnownModel | None) -> None:
-    if model and known is not None and not known(PROVIDER, model):
-        parsed.problems.append(
-            Problem(
-                f"model {model!r}",
-                "has no list price in aifinops; its tokens and cost are stored, "
-                "its price drift is not computed",
-                rejected=False,
-            )
-        )
-
-
 def usage_parser(width: str, known: KnownModel | None = None) -> Callable[..., ParsedPage]:
-    def parse(page: Mapping[str, Any]) -> ParsedPage:
-        parsed = ParsedPage()
-        for start, results in _buckets(page, parsed):
-            for j, result in enumerate(results):
-                where = f"usage {start:%Y-%m-%dT%H:%MZ} result {j}"
-                try:
-                    row = parse_usage_result(result, start, width)
-                except (ReportFieldError, AttributeError) as exc:
-                    parsed.problems.append(Problem(where, f"{exc}; row skipped"))
-                    continue
-                _note_unknown(parsed, row.model, known)
-                parsed.rows.append(row)
-        return parsed
-
-    return parse
+    return usage_page_parser(PROVIDER, _buckets, parse_usage_result, width, known)
 
 
 def cost_parser(known: KnownModel | None = None) -> Callable[..., ParsedPage]:
@@ -207,7 +189,7 @@ def cost_parser(known: KnownModel | None = None) -> Callable[..., ParsedPage]:
                 except (ReportFieldError, AttributeError) as exc:
                     parsed.problems.append(Problem(where, f"{exc}; row skipped"))
                     continue
-                _note_unknown(parsed, row.model, known)
+                note_unknown(parsed, PROVIDER, row.model, known)
                 parsed.rows.append(row)
         return parsed
 

@@ -22,6 +22,7 @@ from sqlalchemy import and_, delete, func, insert, select
 from sqlalchemy.engine import Connection, Engine
 
 from aifinops.ingest.admin_http import AdminAPIError, AdminClient, Params, iter_pages
+from aifinops.ingest.report_fields import ReportFieldError
 from aifinops.ledger.schema_reports import (
     REPORT_TOKENS,
     ingest_days,
@@ -444,3 +445,50 @@ def replace_days(
             replace_day(conn, source, provider, day, list(merged.values()))
             stored += len(merged)
     return stored
+
+
+#: Whether aifinops knows a list price for (provider, model).
+KnownModel = Callable[[str, str], bool]
+#: A page's buckets as (bucket start, its result objects); bad buckets become problems.
+Buckets = Callable[[Mapping[str, Any], ParsedPage], list[tuple[datetime, list[Any]]]]
+
+
+def note_unknown(
+    parsed: ParsedPage, provider: str, model: str | None, known: KnownModel | None
+) -> None:
+    """Record (not reject) a model without a list price: stored, but no price drift."""
+    if model and known is not None and not known(provider, model):
+        parsed.problems.append(
+            Problem(
+                f"model {model!r}",
+                "has no list price in aifinops; its tokens and cost are stored, "
+                "its price drift is not computed",
+                rejected=False,
+            )
+        )
+
+
+def usage_page_parser(
+    provider: str,
+    buckets: Buckets,
+    parse_result: Callable[[Any, datetime, str], UsageRow],
+    width: str,
+    known: KnownModel | None = None,
+) -> Callable[..., ParsedPage]:
+    """A usage-report page parser: each bucket's results as rows, bad ones as problems."""
+
+    def parse(page: Mapping[str, Any]) -> ParsedPage:
+        parsed = ParsedPage()
+        for start, results in buckets(page, parsed):
+            for j, result in enumerate(results):
+                where = f"usage {start:%Y-%m-%dT%H:%MZ} result {j}"
+                try:
+                    row = parse_result(result, start, width)
+                except (ReportFieldError, AttributeError) as exc:
+                    parsed.problems.append(Problem(where, f"{exc}; row skipped"))
+                    continue
+                note_unknown(parsed, provider, row.model, known)
+                parsed.rows.append(row)
+        return parsed
+
+    return parse
