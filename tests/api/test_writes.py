@@ -182,4 +182,5 @@ def test_health_reports_the_recorder(server: tuple[Client, Engine, str]) -> None
         "written": 0,
         "ledger_up": True,
         "last_error": None,
+        "last_write_at": None,  # nothing recorded yet
     }

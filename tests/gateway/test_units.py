@@ -171,3 +171,37 @@ async def test_in_process_refusals(client: tuple[httpx.AsyncClient, str]) -> Non
         "/openai/v1/embeddings", content=b"{", headers={"authorization": f"Bearer {secret}"}
     )
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_json"
+
+
+def test_recorder_notes_when_it_last_wrote(tmp_path: Path) -> None:
+    import asyncio
+    from datetime import UTC, datetime
+
+    from aifinops.gateway.metrics import GatewayMetrics
+    from aifinops.gateway.recorder import Recorder
+    from aifinops.gateway.spool import Spool
+    from aifinops.ledger.db import open_ledger
+    from aifinops.pricing import PricingEngine
+    from aifinops.usage import Usage, UsageEvent
+
+    async def run() -> Recorder:
+        engine = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+        recorder = Recorder(engine, PricingEngine(), Spool(tmp_path / "spool"), GatewayMetrics())
+        await recorder.start()
+        assert recorder.last_write_at is None
+        event = UsageEvent(
+            event_id="e1",
+            ts=datetime.now(UTC),
+            provider="openai",
+            model="gpt-4o-mini",
+            usage=Usage(10, output_tokens=5),
+        )
+        recorder.record(event)
+        await recorder.stop()
+        engine.dispose()
+        return recorder
+
+    before = datetime.now(UTC)
+    recorder = asyncio.run(run())
+    assert recorder.written == 1
+    assert recorder.last_write_at is not None and recorder.last_write_at >= before

@@ -218,6 +218,9 @@ class RecorderHealth(BaseModel):
     written: int
     ledger_up: bool
     last_error: str | None
+    last_write_at: str | None = Field(
+        default=None, description="When the recorder last wrote a batch to the ledger (UTC)."
+    )
 
 
 class Health(BaseModel):

@@ -65,6 +65,11 @@ def recorder_probe(gateway: GatewayApp) -> RecorderProbe:
             "written": recorder.written,
             "ledger_up": recorder.last_error is None,
             "last_error": recorder.last_error,
+            "last_write_at": (
+                recorder.last_write_at.isoformat().replace("+00:00", "Z")
+                if recorder.last_write_at
+                else None
+            ),
         }
 
     return probe

@@ -63,6 +63,7 @@ class Recorder:
         self._stopping = False
         self.written = 0
         self.last_error: str | None = None
+        self.last_write_at: datetime | None = None
         metrics.bind_recorder(lambda: len(self._pending), lambda: self.spool.size_bytes)
 
     @property
@@ -215,6 +216,7 @@ class Recorder:
         for segment, count in counts.items():
             self.spool.committed(segment, count)
         self.written += len(batch)
+        self.last_write_at = datetime.now(UTC)
         self.metrics.events_written.inc(len(batch))
         log.debug("wrote %d events in %.1f ms", len(batch), (time.monotonic() - started) * 1000)
         return True
