@@ -205,3 +205,8 @@ def test_recorder_notes_when_it_last_wrote(tmp_path: Path) -> None:
     recorder = asyncio.run(run())
     assert recorder.written == 1
     assert recorder.last_write_at is not None and recorder.last_write_at >= before
+    # the metrics count the call's tokens and its priced cost: 10 in at $0.15/M + 5 out at
+    # $0.60/M = $0.0000045
+    text = recorder.metrics.render().decode()
+    assert 'aifinops_gateway_cost_usd_total{feature="",model="gpt-4o-mini",team=""} 4.5e-06' in text
+    assert 'kind="output",model="gpt-4o-mini",team=""} 5.0' in text

@@ -99,7 +99,10 @@ class GatewayMetrics:
         self.queue_depth.set_function(lambda: float(depth()))
         self.spool_bytes.set_function(lambda: float(spool_bytes()))
 
-    def observe_event(self, event: UsageEvent, stream: bool) -> None:
+    def observe_event(
+        self, event: UsageEvent, stream: bool, effective_cost_nusd: int | None
+    ) -> None:
+        """Count one recorded call (its cost is passed in: the event is not copied for it)."""
         self.requests.labels(event.provider, event.endpoint or "", str(event.status)).inc()
         if event.duration_ms is not None:
             self.duration.labels(event.provider, event.endpoint or "", str(stream).lower()).observe(
@@ -125,8 +128,8 @@ class GatewayMetrics:
         ):
             if count:
                 self.tokens.labels(team, feature, event.model, kind).inc(count)
-        if event.effective_cost_nusd:
-            self.cost.labels(team, feature, event.model).inc(event.effective_cost_nusd / 1e9)
+        if effective_cost_nusd:
+            self.cost.labels(team, feature, event.model).inc(effective_cost_nusd / 1e9)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

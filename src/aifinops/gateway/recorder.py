@@ -90,10 +90,7 @@ class Recorder:
             self.metrics.spool_errors.inc()
         self._pending.append((row, segment))
         self.metrics.events_recorded.inc()
-        self.metrics.observe_event(
-            event.with_cost(price.list_cost_nusd, price.effective_cost_nusd, price.price_version),
-            stream,
-        )
+        self.metrics.observe_event(event, stream, price.effective_cost_nusd)
         self._wake.set()
         return price
 
