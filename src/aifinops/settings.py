@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from aifinops.economics.settings import EconomicsConfigError, EconomicsSettings, parse_economics
 from aifinops.pricing.rates import RateBook, RatesError, load_rates_data
 
 
@@ -176,7 +177,7 @@ ATTRIBUTION_HEADER_NAMES: tuple[str, ...] = (
 )
 _TAG_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
 
-_CONFIG_KEYS = frozenset({"rates", "rates_file"})
+_CONFIG_KEYS = frozenset({"rates", "rates_file", "showback"})
 #: Sections the synthetic company's aifinops.yaml carries for capabilities still to come
 #: (budgets, unit economics, routing). Accepted so the file loads; each is validated
 #: by the capability that reads it.
@@ -252,6 +253,7 @@ class Settings:
     rates: RateBook = field(default_factory=RateBook)
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
+    economics: EconomicsSettings = field(default_factory=EconomicsSettings)
 
 
 def _read_yaml(path: Path, what: str) -> Any:
@@ -392,4 +394,12 @@ def load_settings(
         rates=_load_rates(data, path) if data else RateBook(),
         gateway=load_gateway_settings(env),
         reports=load_report_settings(env),
+        economics=_load_economics(data, path),
     )
+
+
+def _load_economics(data: Mapping[str, Any], path: Path) -> EconomicsSettings:
+    try:
+        return parse_economics(data)
+    except EconomicsConfigError as exc:
+        raise ConfigError(exc.field, exc.message, str(path)) from None

@@ -16,6 +16,9 @@ READS: dict[str, str] = {
     "rejections": "/api/v1/rejections",
     "health": "/api/v1/health",
     "audit": "/api/v1/audit",
+    "economics": "/api/v1/economics?from=2026-10-29&to=2026-10-31",
+    "customers": "/api/v1/customers?from=2026-10-29&to=2026-10-31",
+    "features": "/api/v1/features",
 }
 
 #: Who may read what, written out here independently of `aifinops.api.roles.GRANTS`.
@@ -27,6 +30,9 @@ ALLOWED: dict[str, set[str]] = {
     "rejections": {"admin", "finance", "team"},
     "health": {"admin", "finance", "metrics"},
     "audit": {"admin"},
+    "economics": {"admin", "finance", "team"},
+    "customers": {"admin", "finance"},
+    "features": {"admin", "finance", "team"},
 }
 
 WRITES: dict[str, tuple[str, str, dict[str, str] | None]] = {

@@ -2,8 +2,8 @@
 
 ``admin`` everything; ``finance`` reads everything (budgets and settings writes come
 with those capabilities); ``team:T`` reads only team T; ``customer:C`` reads only
-customer C's statement (spend and events); ``ingest`` writes outcomes and evals (no
-endpoint yet); ``metrics`` reads ``/metrics`` and the recorder's health.
+customer C's statement (spend, events and its statement); ``ingest`` writes outcomes
+(and evals); ``metrics`` reads ``/metrics`` and the recorder's health.
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ class Permission(StrEnum):
     health_read = "health:read"
     audit_read = "audit:read"
     metrics_read = "metrics:read"
+    outcomes_write = "outcomes:write"
+    economics_read = "economics:read"
+    showback_read = "showback:read"
+    statement_read = "statement:read"
+    settings_read = "settings:read"
+    settings_write = "settings:write"
 
 
 _READS = frozenset(
@@ -44,23 +50,31 @@ _READS = frozenset(
         Permission.keys_read,
         Permission.rejections_read,
         Permission.health_read,
+        Permission.economics_read,
+        Permission.showback_read,
+        Permission.statement_read,
+        Permission.settings_read,
     }
 )
 
 #: The permissions of each kind of role (team and customer reads are also scoped).
 GRANTS: dict[RoleKind, frozenset[Permission]] = {
     RoleKind.admin: frozenset(Permission),
-    RoleKind.finance: _READS,
+    RoleKind.finance: _READS | {Permission.settings_write},
     RoleKind.team: frozenset(
         {
             Permission.spend_read,
             Permission.events_read,
             Permission.keys_read,
             Permission.rejections_read,
+            Permission.economics_read,
+            Permission.settings_read,
         }
     ),
-    RoleKind.customer: frozenset({Permission.spend_read, Permission.events_read}),
-    RoleKind.ingest: frozenset(),
+    RoleKind.customer: frozenset(
+        {Permission.spend_read, Permission.events_read, Permission.statement_read}
+    ),
+    RoleKind.ingest: frozenset({Permission.outcomes_write}),
     RoleKind.metrics: frozenset({Permission.metrics_read, Permission.health_read}),
 }
 

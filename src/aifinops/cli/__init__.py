@@ -3,6 +3,7 @@
 from aifinops.cli import (
     demo,
     demo_data,
+    economics,
     export,
     importer,
     keys,
@@ -20,6 +21,7 @@ from aifinops.cli.app import app
 COMMAND_MODULES = (
     demo,
     demo_data,
+    economics,
     export,
     importer,
     keys,

@@ -3,12 +3,14 @@
 List cost keeps the price in force on the call's date (the list data does not change
 under a call); effective cost is recomputed with the rates in force now. Afterwards the
 rollup of every hour in the range is rebuilt from the raw events, so rollups and events
-agree exactly; the daily rollup of those days is rebuilt from the hourly one. Hours
+agree exactly; the daily rollup of those days is rebuilt from the hourly one, and each
+unit's cost in the per-unit rollup moves by its calls' change. Hours
 whose raw events were pruned cannot be re-priced.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -25,6 +27,7 @@ from aifinops.ledger.schema import (
     rollup_hourly,
     usage_events,
 )
+from aifinops.ledger.schema_economics import unit_rollup
 from aifinops.ledger.writer import hour_sql, rollup_select
 from aifinops.pricing import PricingEngine
 from aifinops.pricing.bulk import COUNT_COLUMNS, price_many
@@ -41,6 +44,7 @@ _COLUMNS = (
     *COUNT_COLUMNS,
     "effective_cost_nusd",
     "price_version",
+    "unit_id",
 )
 
 
@@ -87,6 +91,18 @@ def _rebuild_rollups(conn: Connection, start: datetime, end: datetime) -> None:
     conn.execute(daily, {"first": first, "last": last})
 
 
+def _shift_units(conn: Connection, deltas: dict[str, int]) -> None:
+    """Move the per-unit rollup's effective cost by each unit's re-pricing change."""
+    changes = [{"u": unit, "d": delta} for unit, delta in deltas.items() if delta]
+    if changes:
+        conn.execute(
+            update(unit_rollup)
+            .where(unit_rollup.c.unit_id == bindparam("u"))
+            .values(effective_cost_nusd=unit_rollup.c.effective_cost_nusd + bindparam("d")),
+            changes,
+        )
+
+
 def _chunks(conn: Connection, stmt: Select[Any]) -> Iterator[list[RowMapping]]:
     """Rows in chunks, each read completely before the caller updates any of them."""
     offset = 0
@@ -118,12 +134,16 @@ def reprice(engine: Engine, pricing: PricingEngine, start: date, end: date) -> R
             rows = [dict(r, ts=_utc(r["ts"])) for r in chunk]
             priced = price_many(pricing, flat_to_columns(rows))
             updates = []
+            unit_deltas: dict[str, int] = defaultdict(int)
             for i, row in enumerate(rows):
                 _, effective, version = priced.row(i)
                 before += row["effective_cost_nusd"] or 0
                 after += effective or 0
                 if (effective, version) != (row["effective_cost_nusd"], row["price_version"]):
                     updates.append({"eid": row["event_id"], "eff": effective, "ver": version})
+                    if row["unit_id"]:
+                        delta = (effective or 0) - (row["effective_cost_nusd"] or 0)
+                        unit_deltas[row["unit_id"]] += delta
             total += len(rows)
             changed += len(updates)
             if updates:
@@ -133,5 +153,6 @@ def reprice(engine: Engine, pricing: PricingEngine, start: date, end: date) -> R
                     .values(effective_cost_nusd=bindparam("eff"), price_version=bindparam("ver")),
                     updates,
                 )
+            _shift_units(conn, unit_deltas)
         _rebuild_rollups(conn, lo, hi)
     return RepriceResult(total, changed, before, after)

@@ -7,7 +7,7 @@ SQL does the rest in the database:
 1. insert the events whose ``event_id`` is not recorded yet (``ON CONFLICT DO NOTHING``);
 2. add exactly those events, grouped by hour (and by day) and dimension, to
    ``rollup_hourly`` and ``rollup_daily`` (``INSERT … SELECT … GROUP BY … ON CONFLICT
-   DO UPDATE``).
+   DO UPDATE``), and those with a ``unit_id`` to ``unit_rollup`` (per unit of work).
 
 So replaying a file adds nothing anywhere, the aggregation runs in SQL rather than in
 Python, and the events and their rollup deltas land together or not at all. On
@@ -139,6 +139,37 @@ def rollup_upsert(select_sql: str, table: str = "rollup_hourly") -> str:
     )
 
 
+_UNIT_DIMS = ("feature", "team", "customer_id", "prompt_version")
+
+
+def unit_upsert(source: str, day_sql: str, dialect: str) -> str:
+    """Add the calls of ``source`` that carry a ``unit_id`` to ``unit_rollup``.
+
+    A new unit counts the outcomes already recorded for it (an outcome may arrive before
+    its calls); an existing unit keeps its attribution and count and adds the measures.
+    """
+    least, greatest = ("LEAST", "GREATEST") if dialect == "postgresql" else ("min", "max")
+    dims = ", ".join(f"coalesce(min({d}), '')" for d in _UNIT_DIMS)
+    day = day_sql.replace("ts", "min(ts)", 1)
+    return (
+        "INSERT INTO unit_rollup (unit_id, feature, team, customer_id, prompt_version, "
+        "first_day, first_ts, last_ts, calls, errors, list_cost_nusd, effective_cost_nusd, "
+        f"outcomes) SELECT src.unit_id, {dims}, {day}, min(ts), max(ts), count(*), "
+        f"{MEASURE_SQL['errors']}, {MEASURE_SQL['list_cost_nusd']}, "
+        f"{MEASURE_SQL['effective_cost_nusd']}, "
+        "(SELECT count(*) FROM outcomes o WHERE o.unit_id = src.unit_id) "
+        f"FROM {source} src WHERE src.unit_id IS NOT NULL GROUP BY src.unit_id "
+        "ON CONFLICT (unit_id) DO UPDATE SET "
+        f"first_day = {least}(unit_rollup.first_day, excluded.first_day), "
+        f"first_ts = {least}(unit_rollup.first_ts, excluded.first_ts), "
+        f"last_ts = {greatest}(unit_rollup.last_ts, excluded.last_ts), "
+        "calls = unit_rollup.calls + excluded.calls, "
+        "errors = unit_rollup.errors + excluded.errors, "
+        "list_cost_nusd = unit_rollup.list_cost_nusd + excluded.list_cost_nusd, "
+        "effective_cost_nusd = unit_rollup.effective_cost_nusd + excluded.effective_cost_nusd"
+    )
+
+
 def hour_sql(conn: Connection, column: str = "ts") -> tuple[str, str]:
     """SQL for the UTC hour and day of a timestamp column, per dialect."""
     if conn.dialect.name == "postgresql":
@@ -187,6 +218,7 @@ def _write_sqlite(conn: Connection, params: list[tuple[Any, ...]]) -> int:
         new_rows = f"(SELECT * FROM usage_events WHERE rowid > {before})"
         cursor.execute(rollup_upsert(rollup_select(new_rows, hour, day)))
         cursor.execute(rollup_upsert(daily_select(new_rows, day), "rollup_daily"))
+        cursor.execute(unit_upsert(new_rows, day, "sqlite"))
     cursor.close()
     return inserted
 
@@ -206,7 +238,8 @@ def _write_postgres(conn: Connection, params: list[tuple[Any, ...]]) -> int:
         f"SELECT {_columns_sql()} FROM {_STAGING} "
         "ON CONFLICT (event_id) DO NOTHING RETURNING *), "
         f"rolled AS ({rollup_upsert(rollup_select('new', hour, day))} RETURNING 1), "
-        f"daily AS ({rollup_upsert(daily_select('new', day), 'rollup_daily')} RETURNING 1) "
+        f"daily AS ({rollup_upsert(daily_select('new', day), 'rollup_daily')} RETURNING 1), "
+        f"units AS ({unit_upsert('new', day, 'postgresql')} RETURNING 1) "
         "SELECT (SELECT count(*) FROM new)"
     )
     row = cursor.fetchone()
