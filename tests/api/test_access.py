@@ -19,6 +19,7 @@ READS: dict[str, str] = {
     "economics": "/api/v1/economics?from=2026-10-29&to=2026-10-31",
     "customers": "/api/v1/customers?from=2026-10-29&to=2026-10-31",
     "features": "/api/v1/features",
+    "units": "/api/v1/units?limit=5",
 }
 
 #: Who may read what, written out here independently of `aifinops.api.roles.GRANTS`.
@@ -33,6 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     "economics": {"admin", "finance", "team"},
     "customers": {"admin", "finance"},
     "features": {"admin", "finance", "team"},
+    "units": {"admin", "finance", "team"},
 }
 
 WRITES: dict[str, tuple[str, str, dict[str, str] | None]] = {

@@ -11,6 +11,7 @@ from aifinops.cli import app
 from aifinops.ledger.db import open_ledger
 from aifinops.ledger.maintenance import status
 from aifinops.ledger.schema import gateway_keys, rollup_hourly, usage_events
+from aifinops.ledger.schema_economics import outcomes
 
 runner = CliRunner()
 
@@ -55,10 +56,14 @@ def test_demo_builds_the_company_month_into_a_fresh_ledger(tmp_path: Path) -> No
     assert f"{events:,} calls imported" in out
     with engine.connect() as conn:
         total = conn.execute(select(func.sum(rollup_hourly.c.list_cost_nusd))).scalar()
-    engine.dispose()
     total_line = [line for line in out.splitlines() if "│ total" in line]
-    assert len(total_line) == 2
-    assert f"{total / 1e9:,.2f}" in total_line[0] and f"{total / 1e9:,.2f}" in total_line[1]
+    assert len(total_line) == 3  # spend by team, by feature, cost per successful outcome
+    assert all(f"{total / 1e9:,.2f}" in line for line in total_line)
+    assert "Cost per successful outcome" in out
+    with engine.connect() as conn:
+        recorded = conn.execute(select(func.count()).select_from(outcomes)).scalar()
+    assert recorded == len((directory / "outcomes.jsonl").read_text().splitlines())
+    engine.dispose()
 
 
 def test_demo_drives_live_calls_through_the_gateway(tmp_path: Path) -> None:

@@ -168,3 +168,36 @@ class FeatureSettingsList(BaseModel):
 class FeatureDeleted(BaseModel):
     name: str
     deleted: bool
+
+
+class UnitOutcome(BaseModel):
+    outcome_id: str
+    success: bool
+    type: str | None
+    ts: str | None
+
+
+class UnitRow(BaseModel):
+    unit_id: str
+    feature: str | None
+    team: str | None
+    customer_id: str | None
+    prompt_version: str | None
+    first_call_at: str | None
+    last_call_at: str | None
+    calls: int
+    errors: int
+    list_cost_usd: Usd
+    effective_cost_usd: Usd
+    outcomes: list[UnitOutcome]
+
+
+class UnitsMeta(BaseModel):
+    limit: int
+    next_cursor: str | None
+    scope: str | None
+
+
+class UnitsPage(BaseModel):
+    rows: list[UnitRow]
+    meta: UnitsMeta

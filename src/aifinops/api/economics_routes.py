@@ -18,10 +18,22 @@ from aifinops.api.economics_models import (
     OutcomesResult,
     ShowbackDocument,
     StatementDocument,
+    UnitsPage,
 )
 from aifinops.api.errors import ApiError
 from aifinops.api.models import ErrorBody
-from aifinops.api.params import PRINTABLE, Dimension, FromParam, ToParam, requires, spend_range
+from aifinops.api.params import (
+    PRINTABLE,
+    CursorParam,
+    Dimension,
+    FromParam,
+    ToParam,
+    date_range,
+    decode_cursor,
+    encode_cursor,
+    requires,
+    spend_range,
+)
 from aifinops.api.roles import Permission
 from aifinops.economics.document import economics_document
 from aifinops.economics.numbers import EconomicsQuery, compute, parse_by
@@ -34,7 +46,8 @@ from aifinops.economics.store import (
     effective_economics,
     put_feature,
 )
-from aifinops.ledger.queries import QueryError
+from aifinops.economics.units import UnitsQuery, units_page
+from aifinops.ledger.queries import MAX_PAGE, QueryError
 from aifinops.usage import RecordError
 
 MonthParam = Annotated[
@@ -139,6 +152,47 @@ def economics_router(ctx: ApiContext) -> APIRouter:
         doc = economics_document(result, _economics(ctx))
         doc["meta"]["scope"] = str(principal.role) if principal.role.value else None
         return EconomicsDocument.model_validate(doc)
+
+    @router.get("/units", summary="Units of work: their calls and cost beside their outcomes")
+    def get_units(
+        principal: Reader,
+        start: FromParam = None,
+        end: ToParam = None,
+        feature: Dimension = None,
+        team: Dimension = None,
+        customer: Dimension = None,
+        prompt_version: Dimension = None,
+        open_only: Annotated[
+            bool, Query(alias="open", description="Only units with no outcome yet.")
+        ] = False,
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Rows per page.")] = 100,
+        cursor: CursorParam = None,
+    ) -> UnitsPage:
+        """Newest first by first call (``from``/``to`` select the first call's UTC day);
+        follow ``meta.next_cursor``. A team token sees its team's units only."""
+        lo, hi = date_range(start, end)
+        given = (
+            ("feature", feature),
+            ("team", team),
+            ("customer", customer),
+            ("prompt_version", prompt_version),
+        )
+        query = UnitsQuery(
+            lo,
+            hi,
+            tuple((k, v) for k, v in given if v is not None),
+            open_only,
+            limit,
+            decode_cursor(cursor),
+        )
+        with ctx.engine.connect() as conn:
+            rows, after = units_page(conn, query, principal.role.scope)
+        meta = {
+            "limit": limit,
+            "next_cursor": encode_cursor(after),
+            "scope": str(principal.role) if principal.role.value else None,
+        }
+        return UnitsPage.model_validate({"rows": rows, "meta": meta})
 
     return router
 

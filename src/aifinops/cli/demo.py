@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from collections import defaultdict
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +21,10 @@ from aifinops.cli.app import app
 from aifinops.cli.common import err_console, fail
 from aifinops.cli.demo_live import run_live
 from aifinops.cli.report import render_table
+from aifinops.economics import render
+from aifinops.economics.document import economics_document
+from aifinops.economics.numbers import EconomicsQuery, compute
+from aifinops.economics.outcomes import import_outcome_rows
 from aifinops.ingest.events import import_events
 from aifinops.ingest.files import iter_rows
 from aifinops.ledger.db import open_ledger
@@ -30,7 +35,8 @@ from aifinops.pricing.bulk import PricedColumns, price_many
 from aifinops.pricing.columns import events_to_columns
 from aifinops.pricing.rates import load_rates_data
 from aifinops.reports.spend import spend_document
-from aifinops.sim.company import EVENTS_FILE, CompanyOptions, OptionError, generate
+from aifinops.settings import load_settings
+from aifinops.sim.company import EVENTS_FILE, OUTCOMES_FILE, CompanyOptions, OptionError, generate
 from aifinops.usage import UsageEvent, event_from_record, flat_from_record
 
 SUMMED = ("calls", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
@@ -150,12 +156,37 @@ def company_month(directory: Path, days: int, seed: int) -> tuple[str, Engine, P
             query = SpendQuery(start=window.first_day, end=window.last_day, by=by)
             doc = spend_document(query, spend(conn, query))
             console.print(render_table(doc, by, f"Spend by {by[0]}, {query.start} to {query.end}"))
+    _economics(console, directory, db, window.first_day, window.last_day)
     console.print(
         f"Files in {directory}: events.jsonl, outcomes.jsonl, evals.csv, aifinops.yaml.\n"
         f"Explore: AIFINOPS_DATABASE_URL={url} aifinops report spend "
-        f"--from {window.first_day} --to {window.last_day} --by feature,day"
+        f"--from {window.first_day} --to {window.last_day} --by feature,day\n"
+        f"         AIFINOPS_DATABASE_URL={url} AIFINOPS_CONFIG={directory / 'aifinops.yaml'} "
+        f"aifinops report outcomes --from {window.first_day} --to {window.last_day}"
     )
     return url, db, events_file
+
+
+#: Columns of `report outcomes` the demo leaves out to fit a terminal.
+_DEMO_LEFT_OUT = frozenset({"open_unit_spend_usd", "value_share", "cache_hit_rate"})
+
+
+def _economics(console: Console, directory: Path, db: Engine, first: date, last: date) -> None:
+    """Import the company's outcomes and print cost per successful outcome per feature."""
+    settings = load_settings({}, config_path=directory / "aifinops.yaml")
+    teams = {f.name: f.team for f in settings.economics.features if f.team}
+    with (directory / OUTCOMES_FILE).open(encoding="utf-8") as stream:
+        import_outcome_rows(
+            db,
+            iter_rows(stream, "jsonl"),
+            on_reject=lambda r: err_console.print(str(r), markup=False),
+            feature_teams=teams,
+        )
+    with db.connect() as conn:
+        doc = economics_document(compute(conn, EconomicsQuery(first, last)), settings.economics)
+    title = f"Cost per successful outcome, {first} to {last}"
+    columns = tuple(c for c in render.OUTCOME_COLUMNS if c[0] not in _DEMO_LEFT_OUT)
+    console.print(render.rich_table(doc, ["feature"], columns, title))
 
 
 @app.command("demo")

@@ -30,7 +30,9 @@ OUTCOME_COLUMNS: tuple[Column, ...] = (
     ("recommendation", "do this week"),
 )
 
-_PERCENT = frozenset({"success_rate", "human_cost_ratio", "value_share", "cache_hit_rate", "share"})
+_PERCENT = frozenset(
+    {"success_rate", "human_cost_ratio", "value_share", "cache_hit_rate", "share_of_total"}
+)
 
 
 def cell(key: str, value: Any) -> str:

@@ -200,6 +200,8 @@ def statement_document(
     share = allocate(customer_spend(conn, start, end), rule).get(customer, 0)
     successes = sum(s for _, s in outcomes.values())
     totals = {
+        "spend_usd": nusd_to_usd(direct),
+        "calls": sum(n for _, n in by_feature.values()),
         "direct_spend_usd": nusd_to_usd(direct),
         "allocated_spend_usd": nusd_to_usd(share),
         "total_spend_usd": nusd_to_usd(direct + share),
