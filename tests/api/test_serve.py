@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.api.conftest import schema_url
 from tests.gateway.procs import gateway_env, gateway_process
 
 
@@ -14,8 +15,12 @@ def _admin_tokens(log: Path) -> list[str]:
     return [line.strip() for line in log.read_text().splitlines() if line.startswith("aft_")]
 
 
-def test_serve_prints_an_admin_token_at_first_start_only(tmp_path: Path) -> None:
-    env = gateway_env("http://127.0.0.1:9", f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path / "s")
+def test_serve_prints_an_admin_token_at_first_start_only(
+    ledger_url: tuple[str, str | None], tmp_path: Path
+) -> None:
+    base, schema = ledger_url  # an empty ledger on each backend
+    url = schema_url(base, schema) if schema else base
+    env = gateway_env("http://127.0.0.1:9", url, tmp_path / "s")
     env["AIFINOPS_METRICS_TOKEN"] = ""
     log = tmp_path / "serve.log"
     with gateway_process(env, log) as proc:

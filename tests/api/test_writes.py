@@ -20,14 +20,19 @@ from aifinops.gateway.keys import create_key
 from aifinops.ledger.db import open_ledger
 from aifinops.ledger.schema_api import api_tokens, audit_log
 from aifinops.settings import load_settings
-from tests.api.conftest import Client
+from tests.api.conftest import Client, schema_url
 
 runner = CliRunner()
 
 
 @pytest.fixture
-def fresh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Engine, str]]:
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+def fresh(
+    ledger_url: tuple[str, str | None], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Engine, str]]:
+    """An empty ledger of this test's own on each backend (PostgreSQL: a schema of its own,
+    dropped afterwards), so that writes never reach another test."""
+    base, schema = ledger_url
+    url = schema_url(base, schema) if schema else base
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AIFINOPS_DATABASE_URL", url)
     monkeypatch.setenv("AIFINOPS_SPOOL_DIR", str(tmp_path / "spool"))

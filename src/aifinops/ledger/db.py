@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, Pool
 
 from aifinops.ledger import migrate
 
@@ -60,7 +61,30 @@ def create_ledger_engine(url: str, *, search_path: str | None = None) -> Engine:
     engine = create_engine(parsed, connect_args=connect_args)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    _close_pool_when_dropped(engine)
     return engine
+
+
+class _PoolCloser:
+    """Closes the pooled connections of an engine that is dropped without `dispose()`."""
+
+    def __init__(self, pool: Pool) -> None:
+        self.pool = pool
+
+    def follow(self, engine: Engine) -> None:
+        self.pool = engine.pool  # `dispose()` put a new pool in place
+
+    def __call__(self) -> None:
+        self.pool.dispose()
+
+
+def _close_pool_when_dropped(engine: Engine) -> None:
+    """A CLI command run in-process (tests) drops its engine without disposing it; its
+    idle pooled connections would then be left to the garbage collector, which psycopg
+    reports as a ResourceWarning. They are closed properly when the engine goes instead."""
+    closer = _PoolCloser(engine.pool)
+    event.listen(engine, "engine_disposed", closer.follow)
+    weakref.finalize(engine, closer)
 
 
 def open_ledger(url: str, *, search_path: str | None = None) -> Engine:
