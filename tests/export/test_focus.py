@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
@@ -98,6 +100,9 @@ def test_group_rows_split_cost_by_rate() -> None:
     assert rows[0]["BillingPeriodStart"] == "2026-11-01T00:00:00Z"
     assert rows[0]["BillingPeriodEnd"] == "2026-12-01T00:00:00Z"
     assert rows[0]["ChargePeriodEnd"] == "2026-11-19T00:00:00Z"
+    # FOCUS 1.3 beside 1.2: the service provider and host are the provider itself
+    assert rows[0]["ServiceProviderName"] == rows[0]["HostProviderName"] == "Anthropic"
+    assert rows[0]["ProviderName"] == rows[0]["InvoiceIssuerName"] == "Anthropic"
 
 
 def test_export_adds_up_to_the_ledger(
@@ -134,12 +139,74 @@ def test_export_adds_up_to_the_ledger(
     assert {r["ServiceCategory"] for r in rows} == {"AI and Machine Learning"}
 
 
-def test_parquet_and_empty_ranges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_suffixes_and_empty_ranges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = f"sqlite:///{tmp_path / 'empty.db'}"
-    code, _, err = export(url, tmp_path / "x.parquet", monkeypatch)
-    assert code == 2 and "pyarrow" in err
+    code, _, err = export(url, tmp_path / "x.xlsx", monkeypatch)
+    assert code == 2 and "--out" in err and "must end in .csv or .parquet" in err
     code, _, err = export(url, tmp_path / "x.csv", monkeypatch)
     assert code == 3 and "no usage" in err
+    code, _, err = export(url, tmp_path / "x.parquet", monkeypatch)
+    assert code == 3 and "no usage" in err
+    empty = pq.read_table(tmp_path / "x.parquet")
+    assert empty.num_rows == 0 and empty.schema.names == list(COLUMNS)
+    assert not list(tmp_path.glob(".focus-*"))  # no temporary file left behind
+
+
+def _from_text(name: str, text: str, kind: pa.DataType) -> object:
+    """A CSV cell as the value the Parquet column should hold (independently of the
+    exporter's own conversion)."""
+    if text == "":
+        return None
+    if pa.types.is_decimal(kind):
+        return Decimal(text)
+    if pa.types.is_timestamp(kind):
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if pa.types.is_integer(kind):
+        return int(text)
+    return text
+
+
+def test_parquet_holds_the_csv_rows_typed(
+    company_ledger: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    csv_out, parquet_out = tmp_path / "focus.csv", tmp_path / "focus.parquet"
+    assert export(company_ledger, csv_out, monkeypatch)[0] == 0
+    code, stdout, err = export(company_ledger, parquet_out, monkeypatch)
+    assert code == 0, err
+    assert "FOCUS rows" in stdout and str(parquet_out) in stdout
+    table = pq.read_table(parquet_out)
+    schema = table.schema
+    assert schema.names == list(COLUMNS)
+    for name in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost"):
+        assert schema.field(name).type == pa.decimal128(38, 9)
+    assert schema.field("ListUnitPrice").type == pa.decimal128(38, 12)
+    assert schema.field("PricingQuantity").type == pa.decimal128(38, 9)
+    assert schema.field("ChargePeriodStart").type == pa.timestamp("us", tz="UTC")
+    assert schema.field("x_Tokens").type == pa.int64()
+    assert schema.field("Tags").type == pa.string()
+    with csv_out.open(newline="") as stream:
+        texts = list(csv.DictReader(stream))
+    values = table.to_pylist()
+    assert len(values) == len(texts) > 100
+    for number, (text_row, value_row) in enumerate(zip(texts, values, strict=True)):
+        expected = {n: _from_text(n, t, schema.field(n).type) for n, t in text_row.items()}
+        assert value_row == expected, f"row {number}"
+    assert value_row["ChargePeriodStart"].utcoffset() == timedelta(0)
+
+
+def test_the_parquet_export_passes_focus_validator(
+    company_ledger: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    focus_validator: Callable[[Path], ValidatorReport],
+) -> None:
+    out = tmp_path / "focus.parquet"
+    assert export(company_ledger, out, monkeypatch)[0] == 0
+    report = focus_validator(out)  # it reads Parquet itself (polars), by the file's suffix
+    assert report.passed > 100
+    assert not report.failed_rules - VALIDATOR_ARTIFACTS, report.output[-4000:]
+    assert report.failed - len(report.failed_rules & VALIDATOR_ARTIFACTS) == 0
+    assert "InvoiceId-C-003-C" in report.passed_rules
 
 
 def test_the_export_passes_focus_validator(

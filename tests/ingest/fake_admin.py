@@ -38,6 +38,8 @@ class FakeState:
     #: fail permanently (500) after this many successful pages (None: never)
     die_after_pages: int | None = None
     pages_served: int = 0
+    #: answer every request with this (after the key check) while it is set
+    fail_with: Fault | None = None
 
 
 def _stamp(moment: datetime, style: str) -> Any:
@@ -84,8 +86,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get(name) != value:
             self._send(401, {"error": {"type": "authentication_error", "message": "invalid key"}})
             return
-        if state.faults:
-            fault = state.faults.pop(0)
+        if state.faults or state.fail_with is not None:
+            fault = state.faults.pop(0) if state.faults else state.fail_with
+            assert fault is not None
             extra = {"retry-after": fault.retry_after} if fault.retry_after is not None else {}
             self._send(fault.status, fault.body, extra)
             return
@@ -138,8 +141,8 @@ def serve(style: str, state: FakeState) -> Iterator[FakeServer]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
-    host, port = server.server_address[:2]
-    base = f"http://{host}:{port}" + ("/v1" if style == "openai" else "")
+    port = server.server_address[1]
+    base = f"http://127.0.0.1:{port}" + ("/v1" if style == "openai" else "")
     try:
         yield FakeServer(base, state)
     finally:

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -148,3 +152,94 @@ def test_cur_without_the_columns_names_them(env: str, tmp_path: Path) -> None:
     cur.write_text("a,b\n1,2\n")
     code, _, err = run("import", "bedrock-cur", str(cur))
     assert code == 2 and "line_item_usage_start_date is missing" in err
+
+
+def _cur_costs(url: str) -> list[tuple[Any, ...]]:
+    engine = open_ledger(url)
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(
+                provider_costs.c.day,
+                provider_costs.c.row_key,
+                provider_costs.c.model,
+                provider_costs.c.token_type,
+                provider_costs.c.line_item,
+                provider_costs.c.account_id,
+                provider_costs.c.cost_nusd,
+                provider_costs.c.quantity,
+            ).order_by(provider_costs.c.day, provider_costs.c.row_key)
+        ).all()
+    engine.dispose()
+    # quantities compare as numbers: Parquet has 1.0 where the CSV has 1
+    return [(*r[:-1], Decimal(r[-1]) if r[-1] is not None else None) for r in found]
+
+
+def test_cur_parquet_imports_to_the_same_costs_as_csv(
+    env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CUR 2.0 Parquet file as Data Exports writes it: timestamps, doubles, and the
+    product code only inside the ``product`` map on some rows."""
+    sonnet = "USE1-Claude4.6Sonnet"
+    rows: list[tuple[str, str, str, float, float, str]] = [
+        ("2026-08-01T00:00:00Z", "AmazonBedrock", f"{sonnet}-input-tokens", 1.5, 0.0045, "USD"),
+        ("2026-08-01T01:00:00Z", "AmazonBedrock", f"{sonnet}-input-tokens", 0.5, 0.0015, "USD"),
+        ("2026-08-01T01:00:00Z", "AmazonBedrock", f"{sonnet}-output-tokens", 1.0, 0.015, "USD"),
+        ("2026-08-02T00:00:00Z", "", f"{sonnet}-cache-read-input-token-count", 3.0, 0.0009, "USD"),
+        ("2026-08-02T00:00:00Z", "AmazonEC2", "BoxUsage:t3.micro", 1.0, 0.0104, "USD"),
+        ("2026-08-02T00:00:00Z", "AmazonBedrock", f"{sonnet}-input-tokens", 1.0, 0.003, "EUR"),
+    ]
+    cur_csv = tmp_path / "cur.csv"
+    cur_csv.write_text(
+        CUR_HEADER.replace("line_item_resource_id", "line_item_resource_id,product_servicecode")
+        + "".join(
+            f"{ts},{code},{kind},Usage,{amount:g},{cost},{cur},111,,"
+            + (code or "AmazonBedrock")
+            + "\n"
+            for ts, code, kind, amount, cost, cur in rows
+        )
+    )
+    code, _, err = run("import", "bedrock-cur", str(cur_csv))
+    assert code == 1 and "'EUR' is not USD" in err
+    from_csv = _cur_costs(env)
+    assert len(from_csv) == 3 and sum(r[6] for r in from_csv) == 21_900_000
+
+    def product(code: str) -> list[tuple[str, str]]:
+        name = "Amazon EC2" if code == "AmazonEC2" else "Amazon Bedrock"
+        return [("servicecode", code or "AmazonBedrock"), ("product_name", name)]
+
+    table = pa.table(
+        {
+            "line_item_usage_start_date": pa.array(
+                [datetime.fromisoformat(r[0].replace("Z", "+00:00")) for r in rows],
+                pa.timestamp("ms", tz="UTC"),
+            ),
+            "line_item_product_code": pa.array([r[1] or None for r in rows], pa.string()),
+            "line_item_usage_type": [r[2] for r in rows],
+            "line_item_line_item_type": ["Usage"] * len(rows),
+            "line_item_usage_amount": pa.array([r[3] for r in rows], pa.float64()),
+            "line_item_unblended_cost": pa.array([r[4] for r in rows], pa.float64()),
+            "line_item_currency_code": [r[5] for r in rows],
+            "line_item_usage_account_id": ["111"] * len(rows),
+            "line_item_resource_id": pa.array([None] * len(rows), pa.string()),
+            "product": pa.array([product(r[1]) for r in rows], pa.map_(pa.string(), pa.string())),
+        }
+    )
+    cur_parquet = tmp_path / "cur.parquet"
+    pq.write_table(table, cur_parquet)
+    parquet_url = f"sqlite:///{tmp_path / 'parquet.db'}"
+    monkeypatch.setenv("AIFINOPS_DATABASE_URL", parquet_url)
+    code, out, err = run("import", "bedrock-cur", str(cur_parquet))
+    assert code == 1 and "cur.parquet:6: line_item_currency_code" in err
+    assert "1 other services skipped" in out
+    assert _cur_costs(parquet_url) == from_csv
+
+
+def test_a_bad_parquet_cur_names_the_problem(env: str, tmp_path: Path) -> None:
+    broken = tmp_path / "cut.parquet"
+    broken.write_bytes(b"PAR1 not really")
+    code, _, err = run("import", "bedrock-cur", str(broken))
+    assert code == 2 and "not a readable Parquet file" in err
+    partial = tmp_path / "partial.parquet"
+    pq.write_table(pa.table({"line_item_usage_type": ["x"]}), partial)
+    code, _, err = run("import", "bedrock-cur", str(partial))
+    assert code == 2 and "column line_item_usage_start_date is missing" in err

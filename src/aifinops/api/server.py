@@ -9,6 +9,7 @@ gateway's (the API needs no start-up of its own).
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
@@ -21,6 +22,7 @@ from aifinops.api.tokens import verify_token
 from aifinops.gateway.app import GatewayApp, MetricsAuthorizer, create_gateway_app
 from aifinops.gateway.asgi import Receive, Scope, Send
 from aifinops.gateway.guard import Guard
+from aifinops.ingest.status import read_statuses
 from aifinops.ledger.db import create_ledger_engine
 from aifinops.pricing import PricingEngine
 from aifinops.settings import Settings, load_settings
@@ -93,6 +95,7 @@ def create_server_app(
         key_refresh_seconds=key_refresh_seconds,
         metrics_authorizer=metrics_authorizer(engine),
     )
+    gateway.metrics.bind_ingest(partial(read_statuses, engine))  # provider-report pulls
     api = create_api_app(settings, engine, recorder=recorder_probe(gateway))
     return ServerApp(gateway, api)
 

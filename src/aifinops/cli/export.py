@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from pathlib import Path
@@ -29,7 +30,9 @@ app.add_typer(export_app, name="export")
 
 @export_app.command("focus")
 def focus_command(
-    out: Annotated[Path, typer.Option("--out", help="Output file: FILE.csv.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Output file: FILE.csv or FILE.parquet (typed).")
+    ],
     start: Annotated[str | None, typer.Option("--from", help="First UTC date, YYYY-MM-DD.")] = None,
     end: Annotated[str | None, typer.Option("--to", help="Last UTC date (inclusive).")] = None,
     month: Annotated[str | None, typer.Option("--month", help="YYYY-MM, current or last.")] = None,
@@ -39,25 +42,30 @@ def focus_command(
 
     List, contracted, effective and billed cost, pricing and consumed quantities,
     ServiceCategory "AI and Machine Learning", the calendar month as billing period, and
-    x_ columns for what FOCUS has no column for. Reads the hourly rollups. Exits 3 when
-    the ledger has no usage in the range.
+    x_ columns for what FOCUS has no column for. Reads the hourly rollups. A .parquet
+    file holds the same rows, typed (decimals, UTC timestamps). Exits 3 when the ledger
+    has no usage in the range.
     """
     lo, hi = range_or_exit(start, end, month)
     suffix = out.suffix.lower()
-    if suffix == ".parquet":
-        fail(
-            "--out: Parquet output needs pyarrow, which aifinops does not depend on; "
-            "write FILE.csv (most FinOps tools take CSV)"
-        )
-    if suffix != ".csv":
-        fail(f"--out: {out} must end in .csv")
+    if suffix not in (".csv", ".parquet"):
+        fail(f"--out: {out} must end in .csv or .parquet")
     settings = settings_or_exit(config)
     db = ledger_or_exit(settings)
+    pricing = PricingEngine(rates=settings.rates)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".focus-", suffix=".csv", dir=out.parent)
+    fd, tmp = tempfile.mkstemp(prefix=".focus-", suffix=suffix, dir=out.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream, db.connect() as conn:
-            summary = write_focus_csv(conn, PricingEngine(rates=settings.rates), lo, hi, stream)
+        if suffix == ".parquet":
+            os.close(fd)
+            # imported here: pyarrow takes a quarter of a second to load, which every
+            # other command would pay
+            parquet = importlib.import_module("aifinops.export.focus_parquet")
+            with db.connect() as conn:
+                summary = parquet.write_focus_parquet(conn, pricing, lo, hi, Path(tmp))
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream, db.connect() as conn:
+                summary = write_focus_csv(conn, pricing, lo, hi, stream)
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

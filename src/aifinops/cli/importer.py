@@ -320,13 +320,14 @@ def import_bedrock_logs_command(
 
 @import_app.command("bedrock-cur")
 def import_bedrock_cur_command(
-    file: Annotated[Path, typer.Argument(help="CUR 2.0 export: CSV (or .csv.gz).")],
+    file: Annotated[Path, typer.Argument(help="CUR 2.0 export: CSV, .csv.gz or .parquet.")],
     config: Annotated[Path | None, _CONFIG] = None,
 ) -> None:
     """Import the Bedrock line items of an AWS CUR 2.0 file as provider costs.
 
     Costs by usage type (model and token kind); every day in the file replaces that
-    day's Bedrock CUR costs. Parquet needs pyarrow (not a dependency).
+    day's Bedrock CUR costs. CSV (optionally gzipped) or Parquet, as Data Exports
+    writes them.
     """
     if not file.exists():
         fail(f"FILE: {file} does not exist; give the path of a CUR 2.0 export")

@@ -1,4 +1,14 @@
-"""`aifinops serve`: the gateway (provider routes, /healthz, /metrics) and the API (/api/v1)."""
+"""`aifinops serve`: the gateway (provider routes, /healthz, /metrics) and the API (/api/v1).
+
+With ``provider_reports:`` in the config, it also pulls the providers' usage and cost
+reports on a schedule (`aifinops.ingest.schedule`). That scheduler runs in a thread of
+*this* process, which is the uvicorn supervisor with ``--workers N`` (it serves no
+request) and the only server process otherwise (the pulls never run on its event
+loop), so one ``serve`` runs exactly one scheduler; a lock in the ledger
+(`aifinops.ingest.leader`) keeps it to one across several ``serve`` on one ledger.
+Budget alerts are evaluated the same way, every ``AIFINOPS_ALERT_INTERVAL_S``
+(`aifinops.governance.runner`, under a lock of their own).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +30,14 @@ from aifinops.api.tokens import create_token, has_admin_token
 from aifinops.cli.app import app
 from aifinops.cli.common import err_console, fail, settings_or_exit
 from aifinops.cli.sim import _listen
-from aifinops.ledger.db import LedgerURLError, open_ledger
+from aifinops.governance.runner import build_alert_runner
+from aifinops.ingest.leader import lock_for
+from aifinops.ingest.schedule import ScheduleError, ScheduleRunner, build_runner, describe
+from aifinops.ledger.db import LedgerURLError, create_ledger_engine, open_ledger
+from aifinops.pricing import PricingEngine
+from aifinops.settings import Settings
+
+log = logging.getLogger("aifinops.serve")
 
 
 def ensure_admin_token(engine: Engine) -> str | None:
@@ -39,6 +56,29 @@ def ensure_admin_token(engine: Engine) -> str | None:
             after=record.summary(),
         )
     return secret
+
+
+def provider_report_runner(settings: Settings) -> ScheduleRunner | None:
+    """The provider-report scheduler of the config (not started), or None; exits on a
+    scheduled provider without its admin key."""
+    if not settings.reports.schedule:
+        return None
+    try:
+        engine = create_ledger_engine(settings.database_url)
+    except LedgerURLError as exc:
+        fail(str(exc))
+    pricing = PricingEngine(rates=settings.rates)
+
+    def known(provider: str, model: str) -> bool:
+        return pricing.plan(provider, model, None, False) is not None
+
+    try:
+        runner = build_runner(settings.reports, engine, lock_for(engine), known)
+    except ScheduleError as exc:
+        fail(f"{exc}\nFix the environment (or the config file) and start again.")
+    if runner is not None:
+        log.info("provider reports: %s", describe(runner.scheduler.jobs))
+    return runner
 
 
 def _show_admin_token(secret: str) -> None:
@@ -70,11 +110,14 @@ def serve_command(
     http://HOST:PORT/anthropic; the api_key is a gateway key (`aifinops keys
     create`). Every call is attributed, priced and recorded in the ledger. The API
     answers at http://HOST:PORT/api/v1 (an admin token is printed at first start).
+    With provider_reports: in the config, it also pulls the providers' usage and cost
+    reports on a schedule (status at /api/v1/ingest).
     """
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = settings_or_exit(config)
+    runner = provider_report_runner(settings)
     try:
         engine = open_ledger(settings.database_url)  # create or migrate on first use
         secret = ensure_admin_token(engine)
@@ -104,16 +147,28 @@ def serve_command(
         "proxy_headers": False,
         "server_header": False,
     }
-    if workers == 1:
-        server = uvicorn.Server(uvicorn.Config(create_server_app(settings), **common))  # type: ignore[arg-type]
-        server.run(sockets=[sock])
-        return
-    if config is not None:
-        os.environ["AIFINOPS_CONFIG"] = str(config)  # the workers read the same settings
-    uvicorn_config = uvicorn.Config(
-        "aifinops.api.server:app_from_environment",
-        factory=True,
-        workers=workers,
-        **common,  # type: ignore[arg-type]
-    )
-    Multiprocess(uvicorn_config, sockets=[sock]).run()
+    if runner is not None:
+        runner.start()
+    # budget alerts every AIFINOPS_ALERT_INTERVAL_S, in this process only (as above)
+    alerts = build_alert_runner(settings)
+    if alerts is not None:
+        alerts.start()
+    try:
+        if workers == 1:
+            server = uvicorn.Server(uvicorn.Config(create_server_app(settings), **common))  # type: ignore[arg-type]
+            server.run(sockets=[sock])
+            return
+        if config is not None:
+            os.environ["AIFINOPS_CONFIG"] = str(config)  # the workers read the same settings
+        uvicorn_config = uvicorn.Config(
+            "aifinops.api.server:app_from_environment",
+            factory=True,
+            workers=workers,
+            **common,  # type: ignore[arg-type]
+        )
+        Multiprocess(uvicorn_config, sockets=[sock]).run()
+    finally:
+        if runner is not None:
+            runner.stop()
+        if alerts is not None:
+            alerts.stop()

@@ -1,5 +1,8 @@
 """FOCUS 1.2 export of the ledger: one row per day × provider × model × SKU × attribution.
 
+The FOCUS 1.3 columns ``ServiceProviderName`` and ``HostProviderName`` ride along (1.2
+tools ignore them; the 1.2 validator passes), so 1.3 consumers need no other export.
+
 Read from the hourly rollup (grouped by UTC day in SQL, never a scan of raw events).
 Each rollup group (day, provider, model, team, feature, customer, prompt version)
 becomes one row per token type it used — the SKU: uncached input, cache read, 5-minute
@@ -65,6 +68,8 @@ FOCUS_COLUMNS: tuple[str, ...] = (
     "ProviderName",
     "PublisherName",
     "InvoiceIssuerName",
+    "ServiceProviderName",  # FOCUS 1.3 (replaces ProviderName, kept for 1.2)
+    "HostProviderName",  # FOCUS 1.3
     "InvoiceId",
     "ServiceName",
     "ServiceCategory",
@@ -244,6 +249,10 @@ def group_rows(group: Mapping[Any, Any], rates: tuple[int, ...] | None) -> list[
         "ProviderName": provider_name,
         "PublisherName": publisher_of(provider, model),
         "InvoiceIssuerName": provider_name,
+        # FOCUS 1.3: the provider sells the service and runs it (for Bedrock, AWS does
+        # both); the host "MAY equal ServiceProviderName" when no other host is visible
+        "ServiceProviderName": provider_name,
+        "HostProviderName": provider_name,
         # null: aifinops issues no invoice and does not know the provider's invoice number
         # (FOCUS: "SHOULD be null if a provider does not pre-generate invoice IDs")
         "InvoiceId": None,
@@ -294,14 +303,12 @@ def group_rows(group: Mapping[Any, Any], rates: tuple[int, ...] | None) -> list[
     return out
 
 
-def write_focus_csv(
-    conn: Connection, pricing: PricingEngine, start: date, end: date, out: TextIO
-) -> ExportSummary:
-    """Write the FOCUS CSV of the inclusive UTC days ``start``..``end`` to ``out``."""
-    summary = ExportSummary()
+def focus_rows(
+    conn: Connection, pricing: PricingEngine, start: date, end: date, summary: ExportSummary
+) -> Iterator[list[dict[str, Any]]]:
+    """The FOCUS rows of the inclusive UTC days ``start``..``end``, a rollup group at a
+    time (as text, the CSV's values); ``summary`` counts them as they go."""
     rates = _Rates(pricing)
-    writer = csv.DictWriter(out, fieldnames=list(COLUMNS), lineterminator="\n")
-    writer.writeheader()
     for group in _groups(conn, start, end):
         day = group["day"]
         day = day if isinstance(day, date) else date.fromisoformat(str(day))
@@ -314,5 +321,16 @@ def write_focus_csv(
         summary.rows += len(rows)
         summary.list_cost_nusd += int(group["list_cost_nusd"] or 0)
         summary.effective_cost_nusd += int(group["effective_cost_nusd"] or 0)
+        yield rows
+
+
+def write_focus_csv(
+    conn: Connection, pricing: PricingEngine, start: date, end: date, out: TextIO
+) -> ExportSummary:
+    """Write the FOCUS CSV of the inclusive UTC days ``start``..``end`` to ``out``."""
+    summary = ExportSummary()
+    writer = csv.DictWriter(out, fieldnames=list(COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    for rows in focus_rows(conn, pricing, start, end, summary):
         writer.writerows(rows)
     return summary

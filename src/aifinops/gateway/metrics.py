@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from aifinops.usage import UsageEvent
 
@@ -133,3 +139,104 @@ class GatewayMetrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+    def bind_ingest(self, read: Callable[[], Sequence[IngestState]]) -> IngestCollector:
+        """Add the ``aifinops_ingest_*`` metrics of the provider-report pulls."""
+        collector = IngestCollector(read)
+        self.registry.register(collector)
+        return collector
+
+
+# --- provider-report pulls (read from the ledger, off the event loop) ----------------------
+
+log = logging.getLogger("aifinops.gateway.metrics")
+
+
+class IngestState(Protocol):
+    """What the ingest metrics need of one report source (`aifinops.ingest.status`)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def provider(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def last_success_at(self) -> datetime | None: ...
+    @property
+    def runs(self) -> Mapping[str, int]: ...
+
+
+class IngestCollector:
+    """``aifinops_ingest_*`` from the ``ingest_runs`` table, whichever process pulled.
+
+    The scheduler may run in another process (the supervisor of ``--workers N``), so
+    these come from the ledger, not from memory. A scrape never waits on the database:
+    `collect` serves the last snapshot and, when it is older than ``max_age_s``, starts
+    a short-lived thread that reads a new one (so the figures trail by a scrape at most,
+    and an idle gateway holds no thread for them).
+    """
+
+    def __init__(self, read: Callable[[], Sequence[IngestState]], max_age_s: float = 10.0) -> None:
+        self._read = read
+        self.max_age_s = max_age_s
+        self._snapshot: tuple[IngestState, ...] = ()
+        self._read_at = float("-inf")
+        self._lock = threading.Lock()
+        self._reading = False
+
+    def refresh(self) -> None:
+        """Read a new snapshot now (what the background thread does; tests call it too)."""
+        try:
+            self._snapshot = tuple(self._read())
+        except Exception as exc:  # the ledger away: keep the last figures and say why
+            log.warning("cannot read the ingest status for /metrics: %s", exc)
+        finally:
+            self._read_at = time.monotonic()
+            self._reading = False
+
+    def _ask(self) -> None:
+        if time.monotonic() - self._read_at < self.max_age_s:
+            return
+        with self._lock:
+            if self._reading:
+                return
+            self._reading = True
+        threading.Thread(target=self.refresh, name="aifinops-ingest-metrics", daemon=True).start()
+
+    def describe(self) -> Iterator[Metric]:
+        yield from self._families(())
+
+    def collect(self) -> Iterator[Metric]:
+        self._ask()
+        yield from self._families(self._snapshot)
+
+    @staticmethod
+    def _families(states: Sequence[IngestState]) -> Iterator[Metric]:
+        labels = ["provider", "source"]
+        success = GaugeMetricFamily(
+            "aifinops_ingest_last_success_timestamp_seconds",
+            "When the latest successful pull of a provider report finished (Unix time).",
+            labels=labels,
+        )
+        ok = GaugeMetricFamily(
+            "aifinops_ingest_last_run_ok",
+            "1 when the latest pull of a provider report succeeded, 0 when it failed.",
+            labels=labels,
+        )
+        runs = CounterMetricFamily(
+            "aifinops_ingest_runs",
+            "Finished pulls of a provider report by result (complete or failed).",
+            labels=[*labels, "result"],
+        )
+        for state in states:
+            names = [state.provider, state.source]
+            if state.last_success_at is not None:
+                success.add_metric(names, state.last_success_at.timestamp())
+            if state.status in ("complete", "failed"):
+                ok.add_metric(names, 1.0 if state.status == "complete" else 0.0)
+            for result in ("complete", "failed"):
+                runs.add_metric([*names, result], float(state.runs.get(result, 0)))
+        yield success
+        yield ok
+        yield runs

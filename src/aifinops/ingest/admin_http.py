@@ -29,6 +29,8 @@ Params = Sequence[tuple[str, str]]
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
 MAX_PAGES = 10_000
+#: Headers that carry the admin key: their values never appear in an error message.
+SECRET_HEADERS = frozenset({"x-api-key", "authorization"})
 
 
 class AdminAPIError(RuntimeError):
@@ -151,17 +153,29 @@ class AdminClient:
                 self.retries += 1
                 self.sleep(self._delay(attempt, reply))
         raise AdminAPIError(
-            f"{self.name} {path}: gave up after {self.max_retries + 1} attempts; last: {last}",
+            self.redact(
+                f"{self.name} {path}: gave up after {self.max_retries + 1} attempts; last: {last}"
+            ),
             status,
         )
 
     def _final_message(self, path: str, last: str, status: int) -> str:
         if status in (401, 403) and self.key_env:
-            return (
+            return self.redact(
                 f"{self.name} {path}: {last}. Check {self.key_env}: it must be an Admin key "
                 "of the organization"
             )
-        return f"{self.name} {path}: {last}"
+        return self.redact(f"{self.name} {path}: {last}")
+
+    def redact(self, text: str) -> str:
+        """``text`` without the admin key, should a server (or a proxy) echo it back."""
+        for name, value in self.headers.items():
+            secret = value.strip()
+            if name.lower() == "authorization":
+                secret = secret.removeprefix("Bearer ").strip()
+            if name.lower() in SECRET_HEADERS and len(secret) >= 4:
+                text = text.replace(secret, "[redacted]")
+        return text
 
 
 def _decode(body: bytes, name: str, path: str) -> dict[str, Any]:
@@ -190,6 +204,7 @@ def iter_pages(client: AdminClient, path: str, params: Params) -> Iterator[dict[
             return
         cursor = str(nxt)
         if cursor in seen:
-            raise AdminAPIError(f"{client.name} {path}: next_page {cursor!r} repeats", 200)
+            message = f"{client.name} {path}: next_page {cursor!r} repeats"
+            raise AdminAPIError(client.redact(message), 200)
         seen.add(cursor)
     raise AdminAPIError(f"{client.name} {path}: more than {MAX_PAGES} pages", 200)

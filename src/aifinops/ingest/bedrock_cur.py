@@ -15,8 +15,11 @@ one day with the same account, usage type, line-item type, resource and IAM prin
 are summed. Importing a file replaces every Bedrock CUR day it contains, so
 re-importing a restated month replaces it and never doubles it.
 
-CSV (optionally ``.gz``) always; Parquet only when ``pyarrow`` is installed (it is not
-a dependency of aifinops).
+CSV (optionally ``.gz``) or Parquet (what Data Exports writes by default). In Parquet
+the costs are doubles (read through their shortest decimal text, as the CSV has them),
+the dates timestamps, and the ``product`` and ``resource_tags`` maps are flattened
+into the legacy column names (``product`` key ``servicecode`` → ``product_servicecode``)
+unless a column of that name exists.
 """
 
 from __future__ import annotations
@@ -157,19 +160,42 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             yield reader.line_num, dict(record)
 
 
+def _flatten(record: dict[str, Any]) -> dict[str, Any]:
+    """Map and struct columns (``product``, ``resource_tags``) as ``<column>_<key>``."""
+    out = dict(record)
+    for column, value in record.items():
+        pairs: list[Any] = []
+        if isinstance(value, Mapping):
+            pairs = list(value.items())
+        elif isinstance(value, list) and all(isinstance(p, tuple) and len(p) == 2 for p in value):
+            pairs = value
+        for key, item in pairs:
+            out.setdefault(f"{column}_{key}", item)
+    return out
+
+
 def _parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    # imported here: pyarrow takes a quarter of a second to load, which every other
+    # command of the CLI would pay
+    parquet: Any = importlib.import_module("pyarrow.parquet")
     try:
-        parquet: Any = importlib.import_module("pyarrow.parquet")
-    except ImportError:
+        source = parquet.ParquetFile(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         raise CurFileError(
-            f"{path}: reading Parquet needs pyarrow, which is not installed; "
-            "export the CUR as CSV (or pip install pyarrow)"
+            f"{path}: not a readable Parquet file ({exc}); give a CUR 2.0 file as Data "
+            "Exports writes it (Parquet, or CSV)"
         ) from None
+    missing = [name for name in REQUIRED if name not in source.schema_arrow.names]
+    if missing:
+        raise CurFileError(
+            f"{path}: column {missing[0]} is missing; export CUR 2.0 (Data Exports) "
+            "with the line_item_* columns"
+        )
     number = 0
-    for batch in parquet.ParquetFile(path).iter_batches():
+    for batch in source.iter_batches():
         for record in batch.to_pylist():
             number += 1
-            yield number, record
+            yield number, _flatten(record)
 
 
 def read_cur(
