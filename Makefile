@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-pricing bench-sim bench-ledger bench-gateway clean
+.PHONY: demo test lint bench bench-pricing bench-sim bench-ledger bench-gateway bench-api bench-economics bench-governance clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ lint: $(STAMP)
 # Benchmarks print Markdown with how they were run; their latest figures go into
 # docs/benchmarks.md. bench-sim and bench-gateway need wrk (apt-get install -y wrk);
 # bench-gateway also uses nginx (apt-get install -y nginx) and builds a LiteLLM venv.
-bench: bench-pricing bench-sim bench-ledger bench-gateway
+bench: bench-pricing bench-sim bench-ledger bench-gateway bench-api bench-economics bench-governance
 
 bench-pricing: $(STAMP)
 	$(BIN)/python bench/pricing.py
@@ -41,6 +41,21 @@ bench-ledger: $(STAMP)
 
 bench-gateway: $(STAMP)
 	$(BIN)/python bench/gateway.py
+
+# Loads a 10,000,000-event month once per backend (kept in bench/out/api for later runs).
+bench-api: $(STAMP)
+	$(BIN)/python bench/api.py
+
+# Loads a 10,000,000-event month of units of work once per backend (kept in
+# bench/out/economics), then imports its 1,000,000 outcomes and times `report outcomes`.
+bench-economics: $(STAMP)
+	$(BIN)/python bench/economics.py
+
+# Budget and rate-limit checks in-process (memory and Redis counters) and through three
+# `aifinops serve` (no budgets, in memory, Redis); needs Redis (AIFINOPS_BENCH_REDIS_URL,
+# default redis://127.0.0.1:6379/0) and wrk.
+bench-governance: $(STAMP)
+	$(BIN)/python bench/governance.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -8,14 +8,17 @@ errors name the field and the fix. Nothing else in the package reads the environ
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from aifinops.economics.settings import EconomicsConfigError, EconomicsSettings, parse_economics
+from aifinops.governance.budgets import Budget, BudgetError, parse_budgets
+from aifinops.governance.limits import RateLimit, parse_rate_limits
 from aifinops.pricing.rates import RateBook, RatesError, load_rates_data
 
 
@@ -133,6 +136,26 @@ ENV_SETTINGS: tuple[SettingDef, ...] = (
         "",
         "Salt of the customer hash sent to providers (secret).",
     ),
+    # --- governance (budgets and rate limits at the gateway) ---------------------------
+    SettingDef(
+        "budget_fail_mode",
+        "AIFINOPS_BUDGET_FAIL_MODE",
+        "open",
+        "When the shared budget counters (Redis) cannot be reached: open admits calls "
+        "unchecked (counted in a metric), closed refuses them with a 503.",
+    ),
+    SettingDef(
+        "budget_output_ceiling",
+        "AIFINOPS_BUDGET_OUTPUT_CEILING",
+        "4096",
+        "Output tokens assumed for a request's worst-case cost when it sets no max_tokens.",
+    ),
+    SettingDef(
+        "redis_prefix",
+        "AIFINOPS_REDIS_PREFIX",
+        "aifinops:",
+        "Prefix of every Redis key the gateways share (to run several deployments on one Redis).",
+    ),
     # --- provider reports ----------------------------------------------------------------
     SettingDef(
         "anthropic_admin_api_key",
@@ -165,6 +188,62 @@ ENV_SETTINGS: tuple[SettingDef, ...] = (
         "A day whose billed cost and ledger cost differ by more than this percentage is "
         "flagged by aifinops reconcile.",
     ),
+    # --- alerts (aifinops.governance.alerts, channels) ----------------------------------
+    SettingDef(
+        "slack_webhook_url",
+        "AIFINOPS_SLACK_WEBHOOK_URL",
+        None,
+        "Slack incoming webhook for budget alerts of any team without one of its own (secret).",
+    ),
+    SettingDef(
+        "slack_team_webhook_urls",
+        "AIFINOPS_SLACK_WEBHOOK_URL_<TEAM>",
+        None,
+        "Slack incoming webhook for one team's alerts; TEAM upper-cased, other characters "
+        "than letters and digits as _ (secret).",
+    ),
+    SettingDef(
+        "webhook_url",
+        "AIFINOPS_ALERT_WEBHOOK_URL",
+        None,
+        "Generic webhook that receives every alert as signed JSON (secret).",
+    ),
+    SettingDef(
+        "webhook_secret",
+        "AIFINOPS_ALERT_WEBHOOK_SECRET",
+        None,
+        "HMAC-SHA256 key of the generic webhook's X-Aifinops-Signature (secret).",
+    ),
+    SettingDef(
+        "dashboard_url",
+        "AIFINOPS_DASHBOARD_URL",
+        "http://127.0.0.1:8787/",
+        "Base of the dashboard links in alert messages.",
+    ),
+    SettingDef(
+        "interval_s",
+        "AIFINOPS_ALERT_INTERVAL_S",
+        "60",
+        "Seconds between two alert evaluations in aifinops serve; 0 turns them off.",
+    ),
+    SettingDef(
+        "max_attempts",
+        "AIFINOPS_ALERT_MAX_ATTEMPTS",
+        "5",
+        "Delivery attempts per alert (at most 3 per evaluation run) before it is failed.",
+    ),
+    SettingDef(
+        "retry_base_s",
+        "AIFINOPS_ALERT_RETRY_BASE_S",
+        "1",
+        "First wait between two delivery attempts; doubles after each one.",
+    ),
+    SettingDef(
+        "anomaly_min_usd",
+        "AIFINOPS_ANOMALY_MIN_USD",
+        "5",
+        "A day's spend must beat its baseline median by at least this many USD to be an anomaly.",
+    ),
 )
 
 ATTRIBUTION_HEADER_NAMES: tuple[str, ...] = (
@@ -177,7 +256,7 @@ ATTRIBUTION_HEADER_NAMES: tuple[str, ...] = (
 )
 _TAG_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
 
-_CONFIG_KEYS = frozenset({"rates", "rates_file", "showback"})
+_CONFIG_KEYS = frozenset({"rates", "rates_file", "showback", "rate_limits", "provider_reports"})
 #: Sections the synthetic company's aifinops.yaml carries for capabilities still to come
 #: (budgets, unit economics, routing). Accepted so the file loads; each is validated
 #: by the capability that reads it.
@@ -217,6 +296,124 @@ class GatewaySettings:
     metrics_token: str | None = field(default=None, repr=False)
     customer_to_provider: str = "hash"
     customer_hash_salt: str = field(default="", repr=False)
+    budget_fail_mode: str = "open"
+    budget_output_ceiling: int = 4096
+    redis_prefix: str = "aifinops:"
+
+
+# --- provider_reports: the schedule of `aifinops serve` ---------------------------------
+
+SCHEDULE_PROVIDERS: tuple[str, ...] = ("anthropic", "openai")
+_SCHEDULE_KEYS = ("recent_interval", "week_interval", "bucket_width")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledProvider:
+    """One provider `aifinops serve` pulls: today and yesterday every ``recent_interval_s``,
+    the 7 days before today every ``week_interval_s``."""
+
+    provider: str
+    recent_interval_s: float = 3600.0
+    week_interval_s: float = 86400.0
+    bucket_width: str = "1d"
+
+
+def _duration(value: object, where: str, source: str | None) -> float:
+    text = str(value).strip().lower() if isinstance(value, (str, int, float)) else ""
+    match = _DURATION.match(text) if not isinstance(value, bool) else None
+    if match is None:
+        raise ConfigError(
+            where, f"{value!r} is not a duration; use seconds or e.g. 30s, 15m, 1h, 1d", source
+        )
+    seconds = float(match[1]) * _DURATION_UNITS[match[2]]
+    if seconds < 1:
+        raise ConfigError(where, f"{value!r} is shorter than 1 second", source)
+    return seconds
+
+
+def _unknown(name: str, known: str) -> str:
+    if "key" in name.lower() or "secret" in name.lower():
+        return (
+            "admin keys are read from the environment only (ANTHROPIC_ADMIN_API_KEY, "
+            "OPENAI_ADMIN_API_KEY), never from the config file; remove it"
+        )
+    return f"unknown key; known: {known}"
+
+
+def _schedule_options(
+    raw: Mapping[str, Any], where: str, source: str | None, base: ScheduledProvider
+) -> ScheduledProvider:
+    values: dict[str, Any] = {}
+    for key in ("recent_interval", "week_interval"):
+        if raw.get(key) is not None:
+            values[f"{key}_s"] = _duration(raw[key], f"{where}.{key}", source)
+    if raw.get("bucket_width") is not None:
+        width = str(raw["bucket_width"]).strip().lower()
+        if width not in ("1d", "1h"):
+            raise ConfigError(
+                f"{where}.bucket_width", f"{raw['bucket_width']!r} is not 1d or 1h", source
+            )
+        values["bucket_width"] = width
+    return replace(base, **values)
+
+
+def _schedule_entry(
+    entry: object, where: str, source: str | None, defaults: ScheduledProvider
+) -> ScheduledProvider:
+    raw: Mapping[str, Any] = {"provider": entry} if isinstance(entry, str) else {}
+    if isinstance(entry, Mapping):
+        raw = entry
+        unknown = sorted(set(raw) - {"provider", *_SCHEDULE_KEYS})
+        if unknown:
+            known = ", ".join(("provider", *_SCHEDULE_KEYS))
+            raise ConfigError(f"{where}.{unknown[0]}", _unknown(unknown[0], known), source)
+    elif not isinstance(entry, str):
+        raise ConfigError(where, "must be a provider name or a mapping with provider:", source)
+    name = str(raw.get("provider") or "").strip().lower()
+    if name not in SCHEDULE_PROVIDERS:
+        shown = f"{raw.get('provider')!r} is not" if raw.get("provider") else "is missing; use"
+        raise ConfigError(
+            f"{where}.provider" if isinstance(entry, Mapping) else where,
+            f"{shown} one of {', '.join(SCHEDULE_PROVIDERS)} "
+            "(Bedrock has no pull API: import its CUR with aifinops import bedrock-cur)",
+            source,
+        )
+    return _schedule_options(raw, where, source, replace(defaults, provider=name))
+
+
+def load_schedule(section: object, source: str | None = None) -> tuple[ScheduledProvider, ...]:
+    """The ``provider_reports:`` section of the config file → the providers to pull.
+
+    ``providers`` lists ``anthropic`` and/or ``openai`` (a name, or a mapping with
+    ``provider`` and optional ``recent_interval``, ``week_interval``, ``bucket_width``);
+    the same three keys at the section's top level are the defaults of every provider.
+    """
+    if section is None:
+        return ()
+    if not isinstance(section, Mapping):
+        raise ConfigError("provider_reports", "must be a mapping with a providers: list", source)
+    unknown = sorted(set(section) - {"providers", *_SCHEDULE_KEYS})
+    if unknown:
+        known = ", ".join(("providers", *_SCHEDULE_KEYS))
+        raise ConfigError(f"provider_reports.{unknown[0]}", _unknown(unknown[0], known), source)
+    defaults = _schedule_options(section, "provider_reports", source, ScheduledProvider(""))
+    entries = section.get("providers")
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(
+            "provider_reports.providers",
+            "must be a non-empty list, e.g. [anthropic, openai]",
+            source,
+        )
+    out: list[ScheduledProvider] = []
+    for i, entry in enumerate(entries):
+        where = f"provider_reports.providers[{i}]"
+        parsed = _schedule_entry(entry, where, source, defaults)
+        if any(p.provider == parsed.provider for p in out):
+            raise ConfigError(where, f"{parsed.provider} is listed twice", source)
+        out.append(parsed)
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,11 +425,17 @@ class ReportSettings:
     anthropic_admin_base_url: str = "https://api.anthropic.com"
     openai_admin_base_url: str = "https://api.openai.com/v1"
     reconcile_threshold_pct: float = 5.0
+    #: what `aifinops serve` pulls on a schedule (the config's ``provider_reports:``)
+    schedule: tuple[ScheduledProvider, ...] = ()
 
 
-def load_report_settings(env: Mapping[str, str]) -> ReportSettings:
-    """The provider-report settings from the environment; errors name the variable."""
+def load_report_settings(
+    env: Mapping[str, str], section: object = None, source: str | None = None
+) -> ReportSettings:
+    """The provider-report settings: keys and URLs from the environment, the schedule
+    from the config file's ``provider_reports`` section; errors name the field."""
     return ReportSettings(
+        schedule=load_schedule(section, source),
         anthropic_admin_api_key=env.get("ANTHROPIC_ADMIN_API_KEY") or None,
         openai_admin_api_key=env.get("OPENAI_ADMIN_API_KEY") or None,
         anthropic_admin_base_url=_url(
@@ -245,6 +448,105 @@ def load_report_settings(env: Mapping[str, str]) -> ReportSettings:
     )
 
 
+_SLACK_TEAM_PREFIX = "AIFINOPS_SLACK_WEBHOOK_URL_"
+
+
+def env_team_key(team: str) -> str:
+    """A team's suffix in ``AIFINOPS_SLACK_WEBHOOK_URL_<TEAM>``: upper-cased, any other
+    character than a letter or digit as ``_`` (``data-science`` → ``DATA_SCIENCE``)."""
+    return re.sub(r"[^A-Z0-9]", "_", team.upper())
+
+
+@dataclass(frozen=True, slots=True)
+class AlertSettings:
+    """Where and how budget alerts go; webhook URLs and the secret stay out of ``repr``,
+    logs and the database (`aifinops.governance.channels`)."""
+
+    slack_webhook_url: str | None = field(default=None, repr=False)
+    #: (TEAM key as in the variable's name, URL)
+    slack_team_webhook_urls: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    webhook_url: str | None = field(default=None, repr=False)
+    webhook_secret: str | None = field(default=None, repr=False)
+    dashboard_url: str = "http://127.0.0.1:8787/"
+    interval_s: float = 60.0
+    max_attempts: int = 5
+    retry_base_s: float = 1.0
+    anomaly_min_usd: float = 5.0
+    #: (team, Slack channel) from the config file's ``teams:`` (labels only, no secret)
+    team_channels: tuple[tuple[str, str], ...] = ()
+
+    def slack_url_for(self, team: str | None) -> str | None:
+        """The team's own Slack webhook, else the default one."""
+        if team:
+            key = env_team_key(team)
+            for name, url in self.slack_team_webhook_urls:
+                if name == key:
+                    return url
+        return self.slack_webhook_url
+
+    def channel_of(self, team: str | None) -> str | None:
+        return dict(self.team_channels).get(team) if team else None
+
+
+def _team_channels(section: object, source: str | None) -> tuple[tuple[str, str], ...]:
+    out = []
+    for i, entry in enumerate(section if isinstance(section, list) else []):
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
+            raise ConfigError(f"teams[{i}].name", "is required (the team's name)", source)
+        channel = entry.get("slack_channel")
+        if channel is not None and not isinstance(channel, str):
+            raise ConfigError(f"teams[{i}].slack_channel", "must be a text like '#team'", source)
+        if channel:
+            out.append((entry["name"], channel))
+    return tuple(out)
+
+
+def _secret_url(env: Mapping[str, str], name: str) -> str | None:
+    """A webhook URL (a secret: an error never shows it)."""
+    value = (env.get(name) or "").strip()
+    if not value:
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise ConfigError(name, "must be an http:// or https:// URL (value not shown: a secret)")
+    return value
+
+
+def load_alert_settings(
+    env: Mapping[str, str], teams: object = None, source: str | None = None
+) -> AlertSettings:
+    """Alert channels and schedule from the environment; errors name the variable."""
+    team_urls = []
+    for name in sorted(env):
+        url = _secret_url(env, name) if name.startswith(_SLACK_TEAM_PREFIX) else None
+        if url:
+            team_urls.append((name.removeprefix(_SLACK_TEAM_PREFIX), url))
+    hook = _secret_url(env, "AIFINOPS_ALERT_WEBHOOK_URL")
+    secret = env.get("AIFINOPS_ALERT_WEBHOOK_SECRET") or None
+    if hook and not secret:
+        raise ConfigError(
+            "AIFINOPS_ALERT_WEBHOOK_SECRET",
+            "is required with AIFINOPS_ALERT_WEBHOOK_URL (the key the receiver checks "
+            "X-Aifinops-Signature with); set both or neither",
+        )
+    attempts = _number(env, "AIFINOPS_ALERT_MAX_ATTEMPTS", "5", minimum=1)
+    if attempts != int(attempts):
+        raise ConfigError(
+            "AIFINOPS_ALERT_MAX_ATTEMPTS", f"must be a whole number, not {attempts:g}"
+        )
+    return AlertSettings(
+        slack_webhook_url=_secret_url(env, "AIFINOPS_SLACK_WEBHOOK_URL"),
+        slack_team_webhook_urls=tuple(team_urls),
+        webhook_url=hook,
+        webhook_secret=secret,
+        dashboard_url=_url(env, "AIFINOPS_DASHBOARD_URL", "http://127.0.0.1:8787") + "/",
+        interval_s=_number(env, "AIFINOPS_ALERT_INTERVAL_S", "60", minimum=0.0),
+        max_attempts=int(attempts),
+        retry_base_s=_number(env, "AIFINOPS_ALERT_RETRY_BASE_S", "1", minimum=0.0),
+        anomaly_min_usd=_number(env, "AIFINOPS_ANOMALY_MIN_USD", "5", minimum=0.0),
+        team_channels=_team_channels(teams, source),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     config_path: Path | None = None
@@ -254,6 +556,9 @@ class Settings:
     gateway: GatewaySettings = field(default_factory=GatewaySettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     economics: EconomicsSettings = field(default_factory=EconomicsSettings)
+    budgets: tuple[Budget, ...] = ()
+    rate_limits: tuple[RateLimit, ...] = ()
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
 
 def _read_yaml(path: Path, what: str) -> Any:
@@ -372,6 +677,11 @@ def load_gateway_settings(env: Mapping[str, str]) -> GatewaySettings:
             env, "AIFINOPS_CUSTOMER_TO_PROVIDER", "hash", ("hash", "plain", "off")
         ),
         customer_hash_salt=env.get("AIFINOPS_CUSTOMER_HASH_SALT", ""),
+        budget_fail_mode=_choice(env, "AIFINOPS_BUDGET_FAIL_MODE", "open", ("open", "closed")),
+        budget_output_ceiling=int(
+            _number(env, "AIFINOPS_BUDGET_OUTPUT_CEILING", "4096", minimum=1)
+        ),
+        redis_prefix=env.get("AIFINOPS_REDIS_PREFIX") or "aifinops:",
     )
 
 
@@ -393,9 +703,26 @@ def load_settings(
         redis_url=env.get("AIFINOPS_REDIS_URL") or None,
         rates=_load_rates(data, path) if data else RateBook(),
         gateway=load_gateway_settings(env),
-        reports=load_report_settings(env),
+        reports=load_report_settings(env, data.get("provider_reports"), str(path)),
         economics=_load_economics(data, path),
+        budgets=_load_budgets(data, path),
+        rate_limits=_load_rate_limits(data, path),
+        alerts=load_alert_settings(env, data.get("teams"), str(path)),
     )
+
+
+def _load_budgets(data: Mapping[str, Any], path: Path) -> tuple[Budget, ...]:
+    try:
+        return parse_budgets(data.get("budgets"))
+    except BudgetError as exc:
+        raise ConfigError(exc.field, exc.message, str(path)) from None
+
+
+def _load_rate_limits(data: Mapping[str, Any], path: Path) -> tuple[RateLimit, ...]:
+    try:
+        return parse_rate_limits(data.get("rate_limits"))
+    except BudgetError as exc:
+        raise ConfigError(exc.field, exc.message, str(path)) from None
 
 
 def _load_economics(data: Mapping[str, Any], path: Path) -> EconomicsSettings:

@@ -16,10 +16,14 @@ READS: dict[str, str] = {
     "rejections": "/api/v1/rejections",
     "health": "/api/v1/health",
     "audit": "/api/v1/audit",
+    "ingest": "/api/v1/ingest",
+    "reconcile": "/api/v1/reconcile?month=2026-10",
     "economics": "/api/v1/economics?from=2026-10-29&to=2026-10-31",
     "customers": "/api/v1/customers?from=2026-10-29&to=2026-10-31",
     "features": "/api/v1/features",
     "units": "/api/v1/units?limit=5",
+    "budgets": "/api/v1/budgets",
+    "budgets status": "/api/v1/budgets/status?at=2026-10-31T12:00:00Z",
 }
 
 #: Who may read what, written out here independently of `aifinops.api.roles.GRANTS`.
@@ -31,10 +35,14 @@ ALLOWED: dict[str, set[str]] = {
     "rejections": {"admin", "finance", "team"},
     "health": {"admin", "finance", "metrics"},
     "audit": {"admin"},
+    "ingest": {"admin", "finance"},
+    "reconcile": {"admin", "finance"},
     "economics": {"admin", "finance", "team"},
     "customers": {"admin", "finance"},
     "features": {"admin", "finance", "team"},
     "units": {"admin", "finance", "team"},
+    "budgets": {"admin", "finance", "team"},
+    "budgets status": {"admin", "finance", "team"},
 }
 
 WRITES: dict[str, tuple[str, str, dict[str, str] | None]] = {

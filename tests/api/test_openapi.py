@@ -15,15 +15,16 @@ from schemathesis.schemas import BaseSchema
 
 from aifinops.api import create_api_app
 from aifinops.settings import Settings
-from tests.api.conftest import Filled, fill
+from tests.api.conftest import BACKENDS, Filled, filled_ledger
 
 
-@pytest.fixture(scope="module")
-def own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Filled]:
-    """A ledger of this module's own: the generated requests write to it."""
-    data = fill(tmp_path_factory.mktemp("openapi"))
-    yield data
-    data.engine.dispose()
+@pytest.fixture(scope="module", params=BACKENDS)
+def own(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Filled]:
+    """A ledger of this module's own on each backend: the generated requests write to it."""
+    with filled_ledger(request, tmp_path_factory, "openapi") as data:
+        yield data
 
 
 @pytest.fixture(scope="module")
@@ -66,12 +67,12 @@ def _check_every_operation(api_schema: BaseSchema, own: Filled, role: str, examp
 
 
 def test_every_operation_as_admin(api_schema: BaseSchema, own: Filled) -> None:
-    assert _check_every_operation(api_schema, own, "admin", 30) == 19
+    assert _check_every_operation(api_schema, own, "admin", 30) == 25
 
 
 @pytest.mark.parametrize("role", ["customer:cust-001", "metrics"])
 def test_every_operation_as_a_narrow_role(api_schema: BaseSchema, own: Filled, role: str) -> None:
-    assert _check_every_operation(api_schema, own, role, 5) == 19
+    assert _check_every_operation(api_schema, own, role, 5) == 25
 
 
 def test_the_document_names_the_error_shape(own_app: FastAPI, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -55,11 +56,18 @@ def test_demo_builds_the_company_month_into_a_fresh_ledger(tmp_path: Path) -> No
     assert status(engine).events == events
     assert f"{events:,} calls imported" in out
     with engine.connect() as conn:
-        total = conn.execute(select(func.sum(rollup_hourly.c.list_cost_nusd))).scalar()
+        total = int(conn.execute(select(func.sum(rollup_hourly.c.list_cost_nusd))).scalar() or 0)
     total_line = [line for line in out.splitlines() if "│ total" in line]
     assert len(total_line) == 3  # spend by team, by feature, cost per successful outcome
     assert all(f"{total / 1e9:,.2f}" in line for line in total_line)
     assert "Cost per successful outcome" in out
+    budgets = {line.split()[0]: line for line in out.splitlines() if line.startswith("  team:")}
+    assert set(budgets) == {"team:support", "team:sales", "team:success", "team:platform"}
+    if datetime.now(UTC).day != 1:  # on the 1st the generated days are last month's
+        assert "threshold 90% crossed" in budgets["team:sales"]
+        assert "over hard limit → throttle" in budgets["team:success"]
+        assert "top: renewal-brief" in budgets["team:success"]
+        assert "1 past a soft threshold, 1 over the hard limit" in out
     with engine.connect() as conn:
         recorded = conn.execute(select(func.count()).select_from(outcomes)).scalar()
     assert recorded == len((directory / "outcomes.jsonl").read_text().splitlines())
@@ -69,12 +77,14 @@ def test_demo_builds_the_company_month_into_a_fresh_ledger(tmp_path: Path) -> No
 def test_demo_drives_live_calls_through_the_gateway(tmp_path: Path) -> None:
     directory = tmp_path / "demo"
     args = ["demo", "--dir", str(directory), "--days", "2", "--live-calls", "12", "--rate", "50"]
+    args += ["--alert-interval", "1"]
     result = runner.invoke(app, [*args, "--port", "0"])
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "The gateway is live at http://127.0.0.1:" in out
     assert 'openai.OpenAI(base_url="http://127.0.0.1:' in out
-    assert "live: 12 sent, 12 answered, errors none; 12 recorded in the ledger" in out
+    live_line = "live: 12 sent, 12 answered, none throttled, errors none; 12 recorded in the ledger"
+    assert live_line in out
     engine = open_ledger(f"sqlite:///{directory / 'aifinops.db'}")
     with engine.connect() as conn:
         demo_keys = select(gateway_keys.c.key_id)

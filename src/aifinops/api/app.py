@@ -13,11 +13,13 @@ from sqlalchemy.engine import Engine
 
 from aifinops import __version__
 from aifinops.api.admin_routes import audit_router, keys_router, tokens_router
+from aifinops.api.budget_routes import budgets_router
 from aifinops.api.context import ApiContext, RecorderProbe
 from aifinops.api.economics_routes import economics_router, features_router, showback_router
 from aifinops.api.errors import install_error_handlers
 from aifinops.api.models import ErrorBody
 from aifinops.api.read_routes import read_router
+from aifinops.api.report_routes import report_router
 from aifinops.settings import Settings
 
 PREFIX = "/api/v1"
@@ -56,6 +58,8 @@ def create_api_app(
     install_error_handlers(app)
     for router in (read_router(ctx), keys_router(ctx), tokens_router(ctx), audit_router(ctx)):
         app.include_router(router, prefix=PREFIX, responses=COMMON_ERRORS)
+    app.include_router(report_router(ctx), prefix=PREFIX, responses=COMMON_ERRORS)
     for router in (economics_router(ctx), showback_router(ctx), features_router(ctx)):
         app.include_router(router, prefix=PREFIX, responses=COMMON_ERRORS)
+    app.include_router(budgets_router(ctx), prefix=PREFIX, responses=COMMON_ERRORS)
     return app

@@ -1,8 +1,8 @@
 """Roles of API tokens and what each may do.
 
-``admin`` everything; ``finance`` reads everything (budgets and settings writes come
-with those capabilities); ``team:T`` reads only team T; ``customer:C`` reads only
-customer C's statement (spend, events and its statement); ``ingest`` writes outcomes
+``admin`` everything; ``finance`` reads everything and writes budgets and settings;
+``team:T`` reads only team T (of budgets: those whose scope is team T); ``customer:C``
+reads only customer C's statement (spend, events and its statement); ``ingest`` writes outcomes
 (and evals); ``metrics`` reads ``/metrics`` and the recorder's health.
 """
 
@@ -41,6 +41,9 @@ class Permission(StrEnum):
     statement_read = "statement:read"
     settings_read = "settings:read"
     settings_write = "settings:write"
+    provider_reports_read = "provider_reports:read"
+    budgets_read = "budgets:read"
+    budgets_write = "budgets:write"
 
 
 _READS = frozenset(
@@ -54,13 +57,15 @@ _READS = frozenset(
         Permission.showback_read,
         Permission.statement_read,
         Permission.settings_read,
+        Permission.provider_reports_read,
+        Permission.budgets_read,
     }
 )
 
 #: The permissions of each kind of role (team and customer reads are also scoped).
 GRANTS: dict[RoleKind, frozenset[Permission]] = {
     RoleKind.admin: frozenset(Permission),
-    RoleKind.finance: _READS | {Permission.settings_write},
+    RoleKind.finance: _READS | {Permission.settings_write, Permission.budgets_write},
     RoleKind.team: frozenset(
         {
             Permission.spend_read,
@@ -69,6 +74,7 @@ GRANTS: dict[RoleKind, frozenset[Permission]] = {
             Permission.rejections_read,
             Permission.economics_read,
             Permission.settings_read,
+            Permission.budgets_read,  # budgets whose scope is team T only
         }
     ),
     RoleKind.customer: frozenset(

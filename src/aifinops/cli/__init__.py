@@ -1,6 +1,8 @@
 """The `aifinops` command: one module per command group, registered on one Typer app."""
 
 from aifinops.cli import (
+    alerts,
+    budget,
     demo,
     demo_data,
     economics,
@@ -19,6 +21,8 @@ from aifinops.cli import (
 from aifinops.cli.app import app
 
 COMMAND_MODULES = (
+    alerts,
+    budget,
     demo,
     demo_data,
     economics,

@@ -1,4 +1,5 @@
-"""`aifinops demo`: price a bundled day of mixed traffic and show the cost by model."""
+"""`aifinops demo`: the synthetic company's month in a fresh ledger (spend, unit economics,
+budgets), then its calls live through the gateway; or price a bundled day (--sample)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import json
 import sys
 import time
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
@@ -25,6 +26,9 @@ from aifinops.economics import render
 from aifinops.economics.document import economics_document
 from aifinops.economics.numbers import EconomicsQuery, compute
 from aifinops.economics.outcomes import import_outcome_rows
+from aifinops.governance.budgets import Budget
+from aifinops.governance.channels import money
+from aifinops.governance.status import budgets_status, status_document, top_features
 from aifinops.ingest.events import import_events
 from aifinops.ingest.files import iter_rows
 from aifinops.ledger.db import open_ledger
@@ -35,7 +39,7 @@ from aifinops.pricing.bulk import PricedColumns, price_many
 from aifinops.pricing.columns import events_to_columns
 from aifinops.pricing.rates import load_rates_data
 from aifinops.reports.spend import spend_document
-from aifinops.settings import load_settings
+from aifinops.settings import Settings, load_settings
 from aifinops.sim.company import EVENTS_FILE, OUTCOMES_FILE, CompanyOptions, OptionError, generate
 from aifinops.usage import UsageEvent, event_from_record, flat_from_record
 
@@ -127,8 +131,9 @@ def _fresh_ledger(directory: Path) -> tuple[str, Engine]:
     return url, open_ledger(url)
 
 
-def company_month(directory: Path, days: int, seed: int) -> tuple[str, Engine, Path]:
-    """Generate the synthetic company, import its month into a fresh ledger, show spend."""
+def company_month(directory: Path, days: int, seed: int) -> tuple[str, Engine, Path, Settings]:
+    """Generate the synthetic company, import its month into a fresh ledger, show spend,
+    cost per successful outcome and where its budgets stand; the company's settings."""
     console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
     try:
         result = generate(directory, CompanyOptions(days=days, seed=seed))
@@ -156,24 +161,66 @@ def company_month(directory: Path, days: int, seed: int) -> tuple[str, Engine, P
             query = SpendQuery(start=window.first_day, end=window.last_day, by=by)
             doc = spend_document(query, spend(conn, query))
             console.print(render_table(doc, by, f"Spend by {by[0]}, {query.start} to {query.end}"))
-    _economics(console, directory, db, window.first_day, window.last_day)
+    config = directory / "aifinops.yaml"
+    settings = load_settings({}, config_path=config)
+    _economics(console, directory, db, settings, window.first_day, window.last_day)
+    _budgets(console, db, settings.budgets)
     console.print(
         f"Files in {directory}: events.jsonl, outcomes.jsonl, evals.csv, aifinops.yaml.\n"
         f"Explore: AIFINOPS_DATABASE_URL={url} aifinops report spend "
         f"--from {window.first_day} --to {window.last_day} --by feature,day\n"
-        f"         AIFINOPS_DATABASE_URL={url} AIFINOPS_CONFIG={directory / 'aifinops.yaml'} "
-        f"aifinops report outcomes --from {window.first_day} --to {window.last_day}"
+        f"         AIFINOPS_DATABASE_URL={url} AIFINOPS_CONFIG={config} "
+        f"aifinops report outcomes --from {window.first_day} --to {window.last_day}\n"
+        f"         AIFINOPS_DATABASE_URL={url} AIFINOPS_CONFIG={config} aifinops budget status",
+        soft_wrap=True,
     )
-    return url, db, events_file
+    return url, db, events_file, settings
+
+
+def budget_lines(doc: dict[str, Any]) -> list[str]:
+    """One line per budget of a `status_document`: spend of amount, %, state, projection
+    and top features (the figures of `aifinops budget status`)."""
+    rows = doc["rows"]
+    ids = max((len(r["budget_id"]) for r in rows), default=0)
+    spent = [f"{money(r['spend_usd'])} of {money(r['amount_usd'])}" for r in rows]
+    width = max((len(t) for t in spent), default=0)
+    states = max((len(r["state_text"]) for r in rows), default=0)
+    lines = []
+    for r, text in zip(rows, spent, strict=True):
+        top = ", ".join(f or "(untagged)" for f, _ in top_features(r))
+        lines.append(
+            f"  {r['budget_id']:<{ids}}  {text:>{width}} {r['spend_pct']:>6.1f} %  "
+            f"{r['state_text']:<{states}}  projected {money(r['projected_usd'])}"
+            + (f"; top: {top}" if top else "")
+        )
+    return lines
+
+
+def _budgets(console: Console, db: Engine, budgets: tuple[Budget, ...]) -> None:
+    """Where the company's budgets stand now (as `aifinops budget status`)."""
+    if not budgets:
+        return
+    now = datetime.now(UTC).replace(microsecond=0)
+    with db.connect() as conn:
+        doc = status_document(budgets_status(conn, budgets, now), now)
+    totals = doc["totals"]
+    console.print(
+        f"Budgets at {doc['meta']['at']} (monthly, UTC; {totals['threshold']} past a soft "
+        f"threshold, {totals['over_hard_limit']} over the hard limit):\n"
+        + "\n".join(budget_lines(doc)),
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 #: Columns of `report outcomes` the demo leaves out to fit a terminal.
 _DEMO_LEFT_OUT = frozenset({"open_unit_spend_usd", "value_share", "cache_hit_rate"})
 
 
-def _economics(console: Console, directory: Path, db: Engine, first: date, last: date) -> None:
+def _economics(
+    console: Console, directory: Path, db: Engine, settings: Settings, first: date, last: date
+) -> None:
     """Import the company's outcomes and print cost per successful outcome per feature."""
-    settings = load_settings({}, config_path=directory / "aifinops.yaml")
     teams = {f.name: f.team for f in settings.economics.features if f.team}
     with (directory / OUTCOMES_FILE).open(encoding="utf-8") as stream:
         import_outcome_rows(
@@ -215,12 +262,23 @@ def demo_command(
     ] = None,
     rate: Annotated[float, typer.Option("--rate", min=0.1, help="Live calls per second.")] = 5.0,
     port: Annotated[int, typer.Option("--port", help="The gateway's port.")] = 8787,
+    alert_interval: Annotated[
+        float,
+        typer.Option(
+            "--alert-interval",
+            min=0.5,
+            help="Seconds between two budget alert evaluations of the live gateway.",
+        ),
+    ] = 5.0,
 ) -> None:
-    """Build the synthetic company's month into a fresh SQLite ledger; spend by team and feature.
+    """Build the synthetic company's month into a fresh SQLite ledger; spend by team and
+    feature, cost per successful outcome, where each budget stands.
 
-    Then (unless --no-live) start the simulator and the gateway on that ledger, print
-    where to point an SDK, and drive the company's calls through the gateway live until
-    Ctrl-C (or --live-calls).
+    Then (unless --no-live) start a webhook receiver, the simulator and the gateway on
+    that ledger with the company's aifinops.yaml (its budgets apply: team success is over
+    its hard limit and throttled), print where to point an SDK, and drive the company's
+    calls through the gateway live until Ctrl-C (or --live-calls), printing the budget
+    alerts the receiver gets (sales past 50/75/90 %, success at its hard limit too).
 
     With --sample, price the bundled day of mixed traffic instead (Anthropic, OpenAI,
     Bedrock; negotiated rates from aifinops/data/demo_rates.yaml) and print cost by model.
@@ -228,7 +286,7 @@ def demo_command(
     if sample:
         sample_day(no_rates)
         return
-    url, db, events_file = company_month(directory, days, seed)
+    url, db, events_file, settings = company_month(directory, days, seed)
     if live:
         console = Console(highlight=False)
         run_live(
@@ -240,4 +298,6 @@ def demo_command(
             limit=live_calls,
             rate=rate,
             console=console,
+            budgets=settings.budgets,
+            alert_interval_s=alert_interval,
         )

@@ -1,9 +1,13 @@
 """The live part of `aifinops demo`: simulator + gateway, the company's calls driven live.
 
-Starts `aifinops sim` and `aifinops serve` as real processes on 127.0.0.1 (the gateway on
-the demo's SQLite ledger), creates a gateway key per team, prints where to point an SDK,
-then replays the company's most recent calls through the gateway with real HTTP requests
-until Ctrl-C (or ``--live-calls`` calls), printing what reaches the ledger.
+Starts a webhook receiver for budget alerts in this process (`aifinops.cli.demo_alerts`),
+then `aifinops sim` and `aifinops serve` as real processes on 127.0.0.1: the gateway on
+the demo's SQLite ledger, with the company's ``aifinops.yaml`` (so its budgets apply) and
+its alerts evaluated every few seconds and delivered, signed, to the receiver. Creates a
+gateway key per team and an admin API token, prints where to point an SDK, then replays
+the company's most recent calls through the gateway with real HTTP requests until Ctrl-C
+(or ``--live-calls`` calls), printing what reaches the ledger, the calls the budgets
+throttled or refused (429), and each alert as the receiver gets it.
 """
 
 from __future__ import annotations
@@ -12,12 +16,13 @@ import asyncio
 import contextlib
 import itertools
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
-from collections import deque
-from collections.abc import Iterator, Mapping
+from collections import Counter, deque
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +34,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from aifinops.cli.common import fail
+from aifinops.cli.demo_alerts import AlertReceiver
+from aifinops.cli.serve import ensure_admin_token
 from aifinops.gateway.keys import create_key
+from aifinops.governance.budgets import Budget
+from aifinops.governance.channels import money
+from aifinops.governance.status import budgets_status
 from aifinops.ledger.schema import usage_events
 from aifinops.money import nusd_to_usd
 from aifinops.sim.company import TEAMS
@@ -39,13 +49,31 @@ _LAUNCH = "from aifinops.cli import main; main()"
 _UPSTREAM_KEY = "sk-demo-upstream"
 RECENT_CALLS = 2_000
 CONCURRENCY = 4
+#: Seconds for the recorder's last batch to reach the ledger.
+RECORDER_WAIT_S = 1.5
 
 
 @dataclass
 class LiveStats:
     sent: int = 0
     ok: int = 0
-    errors: dict[int, int] = field(default_factory=dict)
+    #: failed calls by HTTP status, or ``no answer`` (the gateway unreachable, a timeout)
+    errors: Counter[str] = field(default_factory=Counter)
+    #: 429s of the gateway's budgets and rate limits, by (what: throttled, blocked or
+    #: rate-limited; team). They are governance at work, not errors.
+    limited: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+
+def governance_refusal(status: int, body: bytes) -> str | None:
+    """What a gateway 429 was (``throttled``, ``blocked``, ``rate-limited``), from its
+    message (`aifinops.governance.guard`); None for any other answer."""
+    if status != 429:
+        return None
+    if b"over its hard limit" in body:
+        return "throttled" if b"throttled to" in body else "blocked"
+    if b"rate limit" in body and b"reached" in body:
+        return "rate-limited"
+    return None  # e.g. the upstream's own 429: an error
 
 
 def _wait_line(proc: subprocess.Popen[str], marker: str, log: Path) -> str:
@@ -91,6 +119,12 @@ def recent_calls(events_file: Path, keep: int = RECENT_CALLS) -> list[LiveCall]:
     return [c for c in calls if c is not None]
 
 
+def _no_slack() -> dict[str, str]:
+    """Blank every Slack webhook of the environment: the demo's synthetic alerts go to its
+    own receiver, never to a real channel."""
+    return {k: "" for k in os.environ if k.startswith("AIFINOPS_SLACK_WEBHOOK_URL")}
+
+
 def _team_keys(engine: Engine) -> dict[str, str]:
     keys = {}
     with engine.begin() as conn:
@@ -106,14 +140,21 @@ async def _send(
     auth = (
         {"x-api-key": key} if call.provider == "anthropic" else {"authorization": f"Bearer {key}"}
     )
-    async with session.post(
-        base + call.path, json=call.body, headers={**call.headers, **auth}
-    ) as response:
-        await response.read()
-        if response.status < 400:
-            stats.ok += 1
-        else:
-            stats.errors[response.status] = stats.errors.get(response.status, 0) + 1
+    try:
+        async with session.post(
+            base + call.path, json=call.body, headers={**call.headers, **auth}
+        ) as response:
+            body = await response.read()
+    except (aiohttp.ClientError, TimeoutError):
+        stats.errors["no answer"] += 1
+        return
+    refusal = governance_refusal(response.status, body)
+    if response.status < 400:
+        stats.ok += 1
+    elif refusal is not None:
+        stats.limited[(refusal, call.team)] += 1
+    else:
+        stats.errors[str(response.status)] += 1
 
 
 async def drive(
@@ -152,9 +193,19 @@ def _ledger_line(engine: Engine, stats: LiveStats, since: float) -> str:
         ).one()
     errors = ", ".join(f"{n}×{status}" for status, n in sorted(stats.errors.items())) or "none"
     return (
-        f"live: {stats.sent:,} sent, {stats.ok:,} answered, errors {errors}; "
-        f"{int(rows):,} recorded in the ledger, ${nusd_to_usd(int(cost))}"
+        f"live: {stats.sent:,} sent, {stats.ok:,} answered, {_limited(stats)}, "
+        f"errors {errors}; {int(rows):,} recorded in the ledger, {money(nusd_to_usd(int(cost)))}"
     )
+
+
+def _limited(stats: LiveStats) -> str:
+    """``12 throttled (success 12)`` per kind, or ``none throttled``."""
+    parts = []
+    for what in sorted({what for what, _ in stats.limited}):
+        teams = sorted((t, n) for (w, t), n in stats.limited.items() if w == what)
+        total = sum(n for _, n in teams)
+        parts.append(f"{total:,} {what} ({', '.join(f'{t} {n:,}' for t, n in teams)})")
+    return ", ".join(parts) or "none throttled"
 
 
 def run_live(
@@ -167,26 +218,42 @@ def run_live(
     limit: int | None,
     rate: float,
     console: Console,
+    budgets: Sequence[Budget] = (),
+    alert_interval_s: float = 5.0,
 ) -> LiveStats:
-    """Start the simulator and the gateway, drive the calls, stop both; returns the stats."""
+    """Start the alert receiver, the simulator and the gateway, drive the calls, stop all
+    three; returns the stats. ``budgets`` are those of ``directory/aifinops.yaml``."""
     calls = recent_calls(events_file)
     keys = _team_keys(engine)
+    admin_token = ensure_admin_token(engine)
     logs = directory / "logs"
     logs.mkdir(exist_ok=True)
-    sim_env = {"AIFINOPS_CONFIG": ""}
-    with _process(
-        ["sim", "--port", "0", "--api-key", _UPSTREAM_KEY],
-        sim_env,
-        logs / "sim.log",
-        "listening on",
-    ) as sim_url:
+    secret = secrets.token_urlsafe(32)
+
+    def say(line: str) -> None:
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    with (
+        AlertReceiver(secret, logs / "webhook.jsonl", say) as receiver,
+        _process(
+            ["sim", "--port", "0", "--api-key", _UPSTREAM_KEY],
+            {"AIFINOPS_CONFIG": ""},
+            logs / "sim.log",
+            "listening on",
+        ) as sim_url,
+    ):
         gateway_env = {
+            **_no_slack(),
+            "AIFINOPS_CONFIG": str(directory / "aifinops.yaml"),
             "AIFINOPS_DATABASE_URL": db_url,
             "AIFINOPS_SPOOL_DIR": str(directory / "spool"),
             "AIFINOPS_OPENAI_BASE_URL": f"{sim_url}/v1",
             "AIFINOPS_ANTHROPIC_BASE_URL": sim_url,
             "OPENAI_API_KEY": _UPSTREAM_KEY,
             "ANTHROPIC_API_KEY": _UPSTREAM_KEY,
+            "AIFINOPS_ALERT_WEBHOOK_URL": receiver.url,
+            "AIFINOPS_ALERT_WEBHOOK_SECRET": secret,
+            "AIFINOPS_ALERT_INTERVAL_S": f"{alert_interval_s:g}",
         }
         with _process(
             ["serve", "--port", str(port)],
@@ -194,13 +261,18 @@ def run_live(
             logs / "gateway.log",
             "gateway listening on",
         ) as gateway_url:
-            _print_pointers(console, gateway_url, keys, sim_url)
+            _print_pointers(console, gateway_url, keys, sim_url, admin_token)
+            _print_governance(console, engine, budgets, receiver.url, alert_interval_s)
+            receiver.release()  # alerts that came in during start-up, then each as it comes
             since = time.time() - 1
             stats = _drive_with_progress(
                 gateway_url, calls, keys, limit, rate, engine, since, console
             )
-            time.sleep(1.5)  # the recorder writes in batches: let the last one land
-            console.print(_ledger_line(engine, stats, since))
+            time.sleep(RECORDER_WAIT_S)  # the recorder writes in batches: let the last land
+            if limit is not None:  # a bounded run: one more evaluation sees the last calls
+                time.sleep(alert_interval_s + 1)
+            console.print(_ledger_line(engine, stats, since), soft_wrap=True)
+        console.print(receiver.summary(), markup=False, soft_wrap=True)
     return stats
 
 
@@ -221,7 +293,7 @@ def _drive_with_progress(
         while not task.done():
             await asyncio.wait({task}, timeout=10)
             if not task.done():
-                console.print(_ledger_line(engine, stats, since))
+                console.print(_ledger_line(engine, stats, since), soft_wrap=True)
         task.result()
 
     try:
@@ -231,17 +303,55 @@ def _drive_with_progress(
     return stats
 
 
-def _print_pointers(console: Console, url: str, keys: Mapping[str, str], sim_url: str) -> None:
+def _print_pointers(
+    console: Console, url: str, keys: Mapping[str, str], sim_url: str, admin_token: str | None
+) -> None:
     team, key = next(iter(keys.items()))
+    api = (
+        f'The API: curl -H "Authorization: Bearer {admin_token}" {url}/api/v1/budgets/status\n'
+        "  (an admin API token of this demo's ledger; more with `aifinops tokens create`)\n"
+        if admin_token
+        else ""
+    )
     console.print(
         f"\nThe gateway is live at {url} (upstream: the simulator at {sim_url}).\n"
+        f"{api}"
         "Point an SDK at it:\n"
         f'  openai.OpenAI(base_url="{url}/openai/v1", api_key="{key}")\n'
         f'  anthropic.Anthropic(base_url="{url}/anthropic", api_key="{key}")\n'
-        f"  (a gateway key of team {team}; add x-aifinops-feature / -customer headers)\n"
-        "Replaying the company's recent calls through it; Ctrl-C stops the demo.\n",
+        f"  (a gateway key of team {team}; add x-aifinops-feature / -customer headers)",
         soft_wrap=True,
     )
 
 
-__all__ = ["LiveStats", "drive", "recent_calls", "run_live"]
+def _print_governance(
+    console: Console,
+    engine: Engine,
+    budgets: Sequence[Budget],
+    receiver_url: str,
+    interval_s: float,
+) -> None:
+    with engine.connect() as conn:
+        rows = budgets_status(conn, budgets)
+    by_id = {b.id: b for b in budgets}
+    over = [
+        f"{r['budget_id']} → {r['action']}"
+        + (
+            f" ({by_id[r['budget_id']].throttle_rpm} requests a minute, the rest get a 429)"
+            if r["action"] == "throttle"
+            else ""
+        )
+        for r in rows
+        if r["state"] == "over_hard_limit"
+    ]
+    console.print(
+        f"Budgets apply ({len(rows)} in aifinops.yaml); over the hard limit now: "
+        f"{'; '.join(over) or 'none'}.\n"
+        f"Alerts are evaluated every {interval_s:g} s and delivered, signed, to the demo's "
+        f"webhook receiver at {receiver_url}: each one is an ALERT line below.\n"
+        "Replaying the company's recent calls through the gateway; Ctrl-C stops the demo.\n",
+        soft_wrap=True,
+    )
+
+
+__all__ = ["LiveStats", "drive", "governance_refusal", "recent_calls", "run_live"]

@@ -11,10 +11,12 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 
 import aiohttp
 import orjson
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from aifinops.gateway.asgi import Receive, Scope, Send, drain, send_response
 from aifinops.gateway.auth import KeyCache
@@ -26,6 +28,9 @@ from aifinops.gateway.recorder import Recorder
 from aifinops.gateway.routes import ROUTES, provider_of_path
 from aifinops.gateway.spool import Spool
 from aifinops.gateway.upstream import new_session
+from aifinops.governance.alerts import raise_counters_down
+from aifinops.governance.counters import Counters, MemoryCounters, RedisCounters
+from aifinops.governance.guard import BudgetGuard, GovernanceMetrics
 from aifinops.ledger.db import create_ledger_engine
 from aifinops.pricing import PricingEngine
 from aifinops.settings import Settings
@@ -57,17 +62,48 @@ class GatewayApp:
         self.engine = engine or create_ledger_engine(settings.database_url)
         self.metrics = GatewayMetrics()
         self.keys = KeyCache(self.engine, key_refresh_seconds)
-        self.recorder = Recorder(
-            self.engine,
-            pricing or PricingEngine(rates=settings.rates),
-            Spool(self.gateway.spool_dir),
-            self.metrics,
-        )
+        pricing = pricing or PricingEngine(rates=settings.rates)
+        self.recorder = Recorder(self.engine, pricing, Spool(self.gateway.spool_dir), self.metrics)
         self._session: aiohttp.ClientSession | None = None
+        self.budget_guard = None if guard is not None else self._budget_guard(pricing)
         self.proxy = Proxy(
-            self.gateway, self.keys, self.recorder, guard or AllowAll(), self.session
+            self.gateway,
+            self.keys,
+            self.recorder,
+            guard or self.budget_guard or AllowAll(),
+            self.session,
         )
         self.started = False
+
+    def _budget_guard(self, pricing: PricingEngine) -> BudgetGuard:
+        """Budgets and rate limits: counters in Redis when AIFINOPS_REDIS_URL is set (many
+        gateway processes share them), else in this process's memory."""
+        counters: Counters
+        if self.settings.redis_url:
+            counters = RedisCounters(self.settings.redis_url, self.gateway.redis_prefix)
+        else:
+            counters = MemoryCounters()
+        recorder = self.recorder
+        return BudgetGuard(
+            self.engine,
+            pricing,
+            counters,
+            config_budgets=self.settings.budgets,
+            rate_limits=self.settings.rate_limits,
+            output_ceiling=self.gateway.budget_output_ceiling,
+            fail_mode=self.gateway.budget_fail_mode,
+            metrics=GovernanceMetrics(self.metrics.registry),
+            progress=lambda: (recorder.queue_depth, recorder.written),
+            on_counters_down=self._counters_down_alert,
+        )
+
+    def _counters_down_alert(self, mode: str, error: str) -> None:
+        """Record a ``counters_down`` alert (once an hour); the alert runner delivers it."""
+        try:
+            with self.engine.begin() as conn:
+                raise_counters_down(conn, self.settings.alerts, mode, error, datetime.now(UTC))
+        except SQLAlchemyError as exc:
+            log.warning("could not record the counters-down alert: %s", type(exc).__name__)
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -78,9 +114,13 @@ class GatewayApp:
         self._session = new_session(self.gateway)
         await self.keys.start()
         await self.recorder.start()
+        if self.budget_guard is not None:
+            await self.budget_guard.start()
         self.started = True
 
     async def shutdown(self) -> None:
+        if self.budget_guard is not None:
+            await self.budget_guard.stop()
         await self.keys.stop()
         await self.recorder.stop()
         if self._session is not None:

@@ -34,6 +34,7 @@ class CallContext:
     stream: bool
     decision: GuardDecision = field(default_factory=GuardDecision)
     ttft_ms: int | None = None
+    settled: bool = False  # the guard's reservation was settled or released
 
 
 def build_event(
@@ -64,7 +65,7 @@ def build_event(
         event_id=ctx.event_id,
         ts=ctx.ts,
         provider=ctx.route.provider,
-        model=parsed.model or ctx.model,
+        model=parsed.model or ctx.decision.model or ctx.model,
         usage=usage,
         attribution=ctx.attribution,
         request_id=ctx.request_id,
@@ -85,4 +86,5 @@ def build_event(
         usage_estimated=parsed.usage_estimated,
         unattributed=ctx.unattributed,
         guardrails=ctx.decision.guardrails,
+        route_reason=ctx.decision.route_reason,
     )

@@ -34,12 +34,20 @@ class Rejection(Exception):
     the rejections table and metrics; ``field`` names the header or body field at fault.
     """
 
-    def __init__(self, status: int, reason: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        message: str,
+        field: str | None = None,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
         self.message = message
         self.field = field
+        self.headers = headers or []  # e.g. retry-after on a 429
         self.api_key_id: str | None = None  # set once the key is known
         self.team: str | None = None
 

@@ -39,6 +39,7 @@ from aifinops.gateway.upstream import (
     upstream_url,
 )
 from aifinops.money import nusd_to_usd
+from aifinops.pricing import PriceResult
 from aifinops.providers import (
     ParsedUsage,
     parse_anthropic_message,
@@ -47,7 +48,7 @@ from aifinops.providers import (
     parse_openai_response,
 )
 from aifinops.settings import GatewaySettings
-from aifinops.usage import RecordError, Usage
+from aifinops.usage import RecordError, Usage, UsageEvent
 
 log = logging.getLogger("aifinops.gateway")
 
@@ -93,6 +94,7 @@ class Proxy:
         self.recorder = recorder
         self.guard = guard
         self.session = session
+        self._settling: set[asyncio.Future[None]] = set()
 
     # --- admission ---------------------------------------------------------------------
 
@@ -113,6 +115,7 @@ class Proxy:
             attributed = parse_attribution(headers, key, s.required_tags, s.required_tags_mode)
             body = parse_body(raw)
             prepared = prepare(raw, body, route, attributed.attribution.customer_id, s)
+            shape = request_shape(route.kind, body)
             if not has_provider_key(route, s):
                 env = "OPENAI_API_KEY" if route.provider == "openai" else "ANTHROPIC_API_KEY"
                 raise Rejection(
@@ -128,8 +131,12 @@ class Proxy:
                     prepared.model,
                     attributed.attribution,
                     prepared.stream,
+                    len(raw),
+                    shape.max_tokens,
                 )
             )
+            if decision.model is not None:
+                prepared = _with_model(prepared, decision.model)
         except Rejection as rej:
             rej.api_key_id, rej.team = key.key_id, key.team
             raise
@@ -142,7 +149,7 @@ class Proxy:
             attribution=attributed.attribution,
             request_id=attributed.request_id,
             unattributed=attributed.unattributed,
-            shape=request_shape(route.kind, body),
+            shape=shape,
             request_bytes=len(raw),
             stream=prepared.stream,
             decision=decision,
@@ -165,11 +172,36 @@ class Proxy:
                 team=rej.team,
             )
             body = error_body(route.provider, rej.status, rej.message, rej.reason)
-            await send_response(send, rej.status, body)
+            headers = [(b"content-type", b"application/json"), *rej.headers]
+            await send_response(send, rej.status, body, headers)
             return
         except ConnectionResetError:
             return  # the client left while sending its body: nothing was called
-        await self._forward(ctx, prepared, scope, receive, send)
+        try:
+            await self._forward(ctx, prepared, scope, receive, send)
+        finally:
+            if not ctx.settled and ctx.decision.ticket is not None:
+                ctx.settled = True
+                await self.guard.release(ctx.decision)
+
+    def _record(self, ctx: CallContext, event: UsageEvent, *, stream: bool) -> PriceResult:
+        """Record a finished call and settle what the guard reserved for it."""
+        price = self.recorder.record(event, stream=stream)
+        if not ctx.settled and ctx.decision.ticket is not None:
+            ctx.settled = True
+            task = asyncio.ensure_future(
+                self.guard.settle(
+                    ctx.decision, price, event.usage.total_input_tokens + event.usage.output_tokens
+                )
+            )
+            self._settling.add(task)
+            task.add_done_callback(self._settled)
+        return price
+
+    def _settled(self, task: asyncio.Future[None]) -> None:
+        self._settling.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("settling a budget reservation failed", exc_info=task.exception())
 
     # --- forwarding --------------------------------------------------------------------
 
@@ -209,7 +241,8 @@ class Proxy:
         self, ctx: CallContext, send: Send, status: int, error_type: str, parsed: ParsedUsage | None
     ) -> None:
         if ctx.route.recorded:
-            self.recorder.record(
+            self._record(
+                ctx,
                 build_event(
                     ctx, parsed, now=time.monotonic(), status=status, error_type=error_type
                 ),
@@ -243,7 +276,7 @@ class Proxy:
             event = build_event(
                 ctx, None, now=time.monotonic(), status=resp.status, error_type=_error_type_of(data)
             )
-            self.recorder.record(event, stream=ctx.stream)
+            self._record(ctx, event, stream=ctx.stream)
             await send_response(send, resp.status, data, headers)
             return
         try:
@@ -252,8 +285,10 @@ class Proxy:
         except (orjson.JSONDecodeError, RecordError):
             await self._failed(ctx, send, 502, "upstream_invalid_response", _ESTIMATED)
             return
-        price = self.recorder.record(
-            build_event(ctx, parsed, now=time.monotonic(), status=resp.status), stream=ctx.stream
+        price = self._record(
+            ctx,
+            build_event(ctx, parsed, now=time.monotonic(), status=resp.status),
+            stream=ctx.stream,
         )
         cost = nusd_to_usd(price.effective_cost_nusd)
         if cost is not None:
@@ -349,7 +384,14 @@ class Proxy:
             error_type=error_type,
             text_bytes=proc.text_bytes,
         )
-        self.recorder.record(event, stream=True)
+        self._record(ctx, event, stream=True)
+
+
+def _with_model(prepared: Prepared, model: str) -> Prepared:
+    """The request sent to ``model`` instead (a budget's downgrade)."""
+    body = orjson.loads(prepared.upstream_body)
+    body["model"] = model
+    return replace(prepared, model=model, upstream_body=orjson.dumps(body))
 
 
 _DROP_RAW = frozenset(name.encode() for name in DROP_RESPONSE)

@@ -20,17 +20,6 @@ from aifinops.sim.company.options import Window
 from aifinops.sim.company.spec import FEATURES
 from aifinops.sim.company.traffic import Outcomes
 
-OUTCOME_FIELDS: tuple[str, ...] = (
-    "outcome_id",
-    "unit_id",
-    "feature",
-    "customer_id",
-    "type",
-    "success",
-    "value_usd",
-    "quality",
-    "ts",
-)
 _TEMPLATE = (
     '{"outcome_id":"oc_%s_%s-%08d","unit_id":"%s-%08d","feature":%s,"customer_id":"%s",'
     '"type":%s,"success":%s,"value_usd":%s,"quality":%s,"ts":"%sZ"}\n'

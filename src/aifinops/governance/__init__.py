@@ -1,0 +1,1 @@
+"""Governance: budgets, alerts, hard limits and rate limits enforced at the gateway."""
