@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from aifinops.economics.outcomes import OUTCOME_FIELDS
 from aifinops.pricing import Catalog
 from aifinops.sim.company import (
     CONFIG_FILE,
@@ -17,7 +18,6 @@ from aifinops.sim.company import (
     CompanyOptions,
     generate,
 )
-from aifinops.sim.company.outcomes import OUTCOME_FIELDS
 from aifinops.sim.company.render import EVENT_FIELDS
 from aifinops.usage import TOKEN_FIELDS
 from tests.sim.company.dataset import Company
