@@ -251,3 +251,20 @@ def test_redis_down_fails_open_or_closed_with_a_metric_and_an_alert(ledger: Engi
     alert = Alert.from_row(rows[0])
     assert alert.kind == "counters_down" and alert.status == "no_channel"
     assert headline(alert).startswith("Budget counters unreachable")
+
+
+def test_the_period_follows_the_clock_both_ways(ledger: Engine) -> None:
+    write_calls(ledger, [call(date(2026, 11, 30), 10 * USD + 1, team="sales", hour=23)])
+    clock = Clock(datetime(2026, 12, 1, 0, 0, 1, tzinfo=UTC))
+    g = guard(ledger, clock, SALES)
+
+    async def scenario() -> None:
+        await g.refresh()
+        assert (await g.check(request())).ticket is not None  # December: fresh
+        clock.at = datetime(2026, 11, 30, 23, 59, 59, tzinfo=UTC)  # set back a second
+        with pytest.raises(Rejection):
+            await g.check(request())  # November again: still over its limit
+        clock.at = datetime(2026, 12, 1, 0, 0, 0, tzinfo=UTC)
+        assert (await g.check(request())).ticket is not None
+
+    run(scenario())

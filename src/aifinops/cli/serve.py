@@ -25,7 +25,6 @@ from uvicorn.supervisors import Multiprocess
 
 from aifinops.api.audit import record_audit
 from aifinops.api.roles import Role, RoleKind
-from aifinops.api.server import create_server_app
 from aifinops.api.tokens import create_token, has_admin_token
 from aifinops.cli.app import app
 from aifinops.cli.common import err_console, fail, settings_or_exit
@@ -155,6 +154,9 @@ def serve_command(
         alerts.start()
     try:
         if workers == 1:
+            # imported here: FastAPI and the gateway cost every other command's start-up
+            from aifinops.api.server import create_server_app  # noqa: PLC0415
+
             server = uvicorn.Server(uvicorn.Config(create_server_app(settings), **common))  # type: ignore[arg-type]
             server.run(sockets=[sock])
             return

@@ -14,7 +14,6 @@ from aifinops.cli.app import app
 from aifinops.cli.common import fail
 from aifinops.sim.config import SimConfig
 from aifinops.sim.faults import FaultConfigError, FaultPlan, load_fault_plan
-from aifinops.sim.server import create_sim_app
 
 
 class LatencyChoice(StrEnum):
@@ -94,6 +93,9 @@ def sim_command(
         api_keys=frozenset(api_key) if api_key else None,
         seed=seed,
     )
+    # imported here: the simulator's server is not needed by the other commands' start-up
+    from aifinops.sim.server import create_sim_app  # noqa: PLC0415
+
     sim_app = create_sim_app(config)
     sock = _listen(host, port)
     bound = sock.getsockname()[1]

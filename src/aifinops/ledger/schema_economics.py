@@ -18,7 +18,18 @@ are exact.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, DateTime, Index, String, Table
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    String,
+    Table,
+    text,
+)
 
 from aifinops.ledger.schema import metadata
 
@@ -82,6 +93,20 @@ unit_rollup = Table(
     *(Column(name, BigInteger, nullable=False) for name in UNIT_MEASURES),
     Column("outcomes", BigInteger, nullable=False),
     Index("ix_unit_rollup_first_day", "first_day"),
+    # the open units (no outcome yet) of a period, read from the index alone on PostgreSQL
+    Index(
+        "ix_unit_rollup_open",
+        "first_day",
+        sqlite_where=text("outcomes = 0"),
+        postgresql_where=text("outcomes = 0"),
+        postgresql_include=[
+            "feature",
+            "team",
+            "customer_id",
+            "prompt_version",
+            "effective_cost_nusd",
+        ],
+    ),
 )
 
 feature_settings = Table(
