@@ -160,5 +160,6 @@ gateway_rejections = Table(
 
 from aifinops.ledger import schema_api as _schema_api  # noqa: E402,F401  (registers its tables on metadata)
 from aifinops.ledger import schema_economics as _schema_economics  # noqa: E402,F401  (registers its tables on metadata)
+from aifinops.ledger import schema_gates as _schema_gates  # noqa: E402,F401  (registers its tables on metadata)
 from aifinops.ledger import schema_governance as _schema_governance  # noqa: E402,F401  (registers its tables on metadata)
 from aifinops.ledger import schema_reports as _schema_reports  # noqa: E402,F401  (registers its tables on metadata)
