@@ -24,6 +24,7 @@ READS: dict[str, str] = {
     "units": "/api/v1/units?limit=5",
     "budgets": "/api/v1/budgets",
     "budgets status": "/api/v1/budgets/status?at=2026-10-31T12:00:00Z",
+    "gates": "/api/v1/gates",
 }
 
 #: Who may read what, written out here independently of `aifinops.api.roles.GRANTS`.
@@ -43,6 +44,7 @@ ALLOWED: dict[str, set[str]] = {
     "units": {"admin", "finance", "team"},
     "budgets": {"admin", "finance", "team"},
     "budgets status": {"admin", "finance", "team"},
+    "gates": {"admin", "finance", "team"},
 }
 
 WRITES: dict[str, tuple[str, str, dict[str, str] | None]] = {

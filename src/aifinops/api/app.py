@@ -17,6 +17,7 @@ from aifinops.api.budget_routes import budgets_router
 from aifinops.api.context import ApiContext, RecorderProbe
 from aifinops.api.economics_routes import economics_router, features_router, showback_router
 from aifinops.api.errors import install_error_handlers
+from aifinops.api.gate_routes import gates_router
 from aifinops.api.models import ErrorBody
 from aifinops.api.read_routes import read_router
 from aifinops.api.report_routes import report_router
@@ -62,4 +63,5 @@ def create_api_app(
     for router in (economics_router(ctx), showback_router(ctx), features_router(ctx)):
         app.include_router(router, prefix=PREFIX, responses=COMMON_ERRORS)
     app.include_router(budgets_router(ctx), prefix=PREFIX, responses=COMMON_ERRORS)
+    app.include_router(gates_router(ctx), prefix=PREFIX, responses=COMMON_ERRORS)
     return app

@@ -44,6 +44,7 @@ class Permission(StrEnum):
     provider_reports_read = "provider_reports:read"
     budgets_read = "budgets:read"
     budgets_write = "budgets:write"
+    gates_read = "gates:read"
 
 
 _READS = frozenset(
@@ -59,6 +60,7 @@ _READS = frozenset(
         Permission.settings_read,
         Permission.provider_reports_read,
         Permission.budgets_read,
+        Permission.gates_read,
     }
 )
 
@@ -75,6 +77,7 @@ GRANTS: dict[RoleKind, frozenset[Permission]] = {
             Permission.economics_read,
             Permission.settings_read,
             Permission.budgets_read,  # budgets whose scope is team T only
+            Permission.gates_read,  # gate runs of team T's features only
         }
     ),
     RoleKind.customer: frozenset(
