@@ -33,6 +33,10 @@ class CallContext:
     request_bytes: int
     stream: bool
     decision: GuardDecision = field(default_factory=GuardDecision)
+    requested_model: str | None = None  # the client's, before routing (None: ``model``)
+    guardrails: tuple[str, ...] = ()  # what the feature's guardrails changed
+    route_reason: str | None = None  # why routing changed (or kept) the model
+    warning: str | None = None  # a guardrail's x-aifinops-guardrail-warning
     ttft_ms: int | None = None
     settled: bool = False  # the guard's reservation was settled or released
 
@@ -71,7 +75,7 @@ def build_event(
         request_id=ctx.request_id,
         duration_ms=int((now - ctx.started) * 1000),
         ttft_ms=ctx.ttft_ms,
-        requested_model=ctx.model,
+        requested_model=ctx.requested_model or ctx.model,
         endpoint=ctx.route.endpoint,
         service_tier=parsed.service_tier,
         batch=parsed.batch,
@@ -85,6 +89,13 @@ def build_event(
         error_type=error_type or parsed.error_type,
         usage_estimated=parsed.usage_estimated,
         unattributed=ctx.unattributed,
-        guardrails=ctx.decision.guardrails,
-        route_reason=ctx.decision.route_reason,
+        guardrails=ctx.guardrails + ctx.decision.guardrails,
+        route_reason=_reasons(ctx.route_reason, ctx.decision.route_reason),
     )
+
+
+def _reasons(routing: str | None, budget: str | None) -> str | None:
+    """Routing's reason, then a budget downgrade's, in the 200 characters of the column."""
+    if routing is None or budget is None:
+        return routing or budget
+    return f"{routing[: 197 - min(len(budget), 100)]}; {budget}"[:200]

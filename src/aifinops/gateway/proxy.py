@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,10 +27,12 @@ from aifinops.gateway.auth import KeyCache, presented_key
 from aifinops.gateway.capture import CallContext, build_event, new_event_id
 from aifinops.gateway.errors import Rejection, error_body, stream_error_event
 from aifinops.gateway.guard import Guard, GuardRequest
+from aifinops.gateway.guardrails import Guardrails
 from aifinops.gateway.recorder import Recorder
 from aifinops.gateway.request import Prepared, parse_body, prepare
 from aifinops.gateway.routes import Route
-from aifinops.gateway.shape import estimate_tokens, request_shape
+from aifinops.gateway.routing import Router
+from aifinops.gateway.shape import Shape, estimate_tokens, request_shape
 from aifinops.gateway.sse import StreamProcessor
 from aifinops.gateway.upstream import (
     DROP_RESPONSE,
@@ -88,12 +90,17 @@ class Proxy:
         recorder: Recorder,
         guard: Guard,
         session: Callable[[], aiohttp.ClientSession],
+        *,
+        guardrails: Guardrails | None = None,
+        router: Router | None = None,
     ) -> None:
         self.settings = settings
         self.keys = keys
         self.recorder = recorder
         self.guard = guard
         self.session = session
+        self.guardrails = guardrails or None  # None when no feature has a policy
+        self.router = router or None
         self._settling: set[asyncio.Future[None]] = set()
 
     # --- admission ---------------------------------------------------------------------
@@ -114,8 +121,19 @@ class Proxy:
             raw = await read_body(receive, s.max_body_bytes, headers.get("content-length"))
             attributed = parse_attribution(headers, key, s.required_tags, s.required_tags_mode)
             body = parse_body(raw)
-            prepared = prepare(raw, body, route, attributed.attribution.customer_id, s)
             shape = request_shape(route.kind, body)
+            optimized = self._optimize(route, attributed.attribution.feature, body, shape)
+            sent = optimized.body
+            if optimized.reshaped:
+                shape = request_shape(route.kind, sent)  # the shape of what is sent
+            prepared = prepare(
+                raw,
+                sent,
+                route,
+                attributed.attribution.customer_id,
+                s,
+                changed_already=sent is not body,
+            )
             if not has_provider_key(route, s):
                 env = "OPENAI_API_KEY" if route.provider == "openai" else "ANTHROPIC_API_KEY"
                 raise Rejection(
@@ -153,8 +171,35 @@ class Proxy:
             request_bytes=len(raw),
             stream=prepared.stream,
             decision=decision,
+            requested_model=body["model"],
+            guardrails=optimized.guardrails,
+            route_reason=optimized.route_reason,
+            warning=optimized.warning,
         )
         return ctx, prepared
+
+    def _optimize(
+        self, route: Route, feature: str | None, body: dict[str, Any], shape: Shape
+    ) -> _Optimized:
+        """Routing, then the feature's guardrails; the body is copied only if one acts."""
+        sent, reason = body, None
+        if self.router is not None and route.kind in _ROUTED_KINDS:
+            routed = self.router.route(route.provider, feature, body["model"])
+            if routed is not None:
+                sent, reason = {**body, "model": routed[0]}, routed[1]
+        if self.guardrails is None:
+            return _Optimized(sent, (), reason, None, reshaped=False)
+        rails = self.guardrails.apply(route.kind, sent["model"], feature, sent, shape)
+        if rails.refusal is not None:
+            field = "input" if route.kind == "responses" else "messages"
+            raise Rejection(400, "context_chunks_limit", rails.refusal, field)
+        return _Optimized(
+            rails.body or sent,
+            rails.applied,
+            reason,
+            rails.warning,
+            reshaped=rails.body is not None,
+        )
 
     async def handle(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.monotonic()
@@ -235,6 +280,8 @@ class Proxy:
         out = [(k.lower(), v) for k, v in resp.raw_headers if k.lower() not in _DROP_RAW]
         if ctx.route.recorded:
             out.append((b"x-aifinops-event-id", ctx.event_id.encode()))
+        if ctx.warning is not None:
+            out.append((b"x-aifinops-guardrail-warning", ctx.warning.encode()))
         return out
 
     async def _failed(
@@ -385,6 +432,18 @@ class Proxy:
             text_bytes=proc.text_bytes,
         )
         self._record(ctx, event, stream=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Optimized:
+    body: dict[str, Any]  # the request's own body when nothing changed
+    guardrails: tuple[str, ...]
+    route_reason: str | None
+    warning: str | None
+    reshaped: bool  # a guardrail changed the body: its shape signals are taken again
+
+
+_ROUTED_KINDS = frozenset({"chat", "responses", "messages", "count_tokens"})
 
 
 def _with_model(prepared: Prepared, model: str) -> Prepared:

@@ -56,8 +56,16 @@ def customer_for_provider(customer: str | None, settings: GatewaySettings) -> st
 
 
 def prepare(
-    raw: bytes, body: dict[str, Any], route: Route, customer: str | None, settings: GatewaySettings
+    raw: bytes,
+    body: dict[str, Any],
+    route: Route,
+    customer: str | None,
+    settings: GatewaySettings,
+    *,
+    changed_already: bool = False,
 ) -> Prepared:
+    """The body to forward: ``raw`` itself unless something is injected (or
+    ``changed_already``: routing or a guardrail changed ``body``, so it is serialised)."""
     stream = body.get("stream") is True
     changed = body
     strip = False
@@ -74,5 +82,5 @@ def prepare(
             changed = inject_openai_attribution(changed, user)
         elif route.kind == "messages":
             changed = inject_anthropic_attribution(changed, user)
-    upstream = raw if changed is body else orjson.dumps(changed)
+    upstream = raw if changed is body and not changed_already else orjson.dumps(changed)
     return Prepared(body, body["model"], stream, upstream, strip)

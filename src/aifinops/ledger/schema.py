@@ -162,4 +162,5 @@ from aifinops.ledger import schema_api as _schema_api  # noqa: E402,F401  (regis
 from aifinops.ledger import schema_economics as _schema_economics  # noqa: E402,F401  (registers its tables on metadata)
 from aifinops.ledger import schema_gates as _schema_gates  # noqa: E402,F401  (registers its tables on metadata)
 from aifinops.ledger import schema_governance as _schema_governance  # noqa: E402,F401  (registers its tables on metadata)
+from aifinops.ledger import schema_optimize as _schema_optimize  # noqa: E402,F401  (registers its tables on metadata)
 from aifinops.ledger import schema_reports as _schema_reports  # noqa: E402,F401  (registers its tables on metadata)

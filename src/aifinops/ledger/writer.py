@@ -7,7 +7,8 @@ SQL does the rest in the database:
 1. insert the events whose ``event_id`` is not recorded yet (``ON CONFLICT DO NOTHING``);
 2. add exactly those events, grouped by hour (and by day) and dimension, to
    ``rollup_hourly`` and ``rollup_daily`` (``INSERT … SELECT … GROUP BY … ON CONFLICT
-   DO UPDATE``), and those with a ``unit_id`` to ``unit_rollup`` (per unit of work).
+   DO UPDATE``), those with a ``unit_id`` to ``unit_rollup`` (per unit of work), and
+   their shape signals to ``waste_rollup`` (`aifinops.ledger.waste_rollup`).
 
 So replaying a file adds nothing anywhere, the aggregation runs in SQL rather than in
 Python, and the events and their rollup deltas land together or not at all. On
@@ -28,6 +29,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from aifinops.ledger.schema import ROLLUP_DIMENSIONS, ROLLUP_MEASURES, usage_events
+from aifinops.ledger.waste_rollup import waste_upsert
 from aifinops.usage import UsageEvent, flat_from_event
 
 Cost = tuple[int | None, int | None, str | None]
@@ -219,6 +221,7 @@ def _write_sqlite(conn: Connection, params: list[tuple[Any, ...]]) -> int:
         cursor.execute(rollup_upsert(rollup_select(new_rows, hour, day)))
         cursor.execute(rollup_upsert(daily_select(new_rows, day), "rollup_daily"))
         cursor.execute(unit_upsert(new_rows, day, "sqlite"))
+        cursor.execute(waste_upsert(new_rows, hour, day, "sqlite"))
     cursor.close()
     return inserted
 
@@ -239,7 +242,8 @@ def _write_postgres(conn: Connection, params: list[tuple[Any, ...]]) -> int:
         "ON CONFLICT (event_id) DO NOTHING RETURNING *), "
         f"rolled AS ({rollup_upsert(rollup_select('new', hour, day))} RETURNING 1), "
         f"daily AS ({rollup_upsert(daily_select('new', day), 'rollup_daily')} RETURNING 1), "
-        f"units AS ({unit_upsert('new', day, 'postgresql')} RETURNING 1) "
+        f"units AS ({unit_upsert('new', day, 'postgresql')} RETURNING 1), "
+        f"waste AS ({waste_upsert('new', hour, day, 'postgresql')} RETURNING 1) "
         "SELECT (SELECT count(*) FROM new)"
     )
     row = cursor.fetchone()
