@@ -92,13 +92,27 @@ def _show_admin_token(secret: str) -> None:
 
 @app.command("serve")
 def serve_command(
-    host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+    host: Annotated[
+        str | None,
+        typer.Option(
+            "--host", help="Interface to listen on (default: gateway.host, else 127.0.0.1)."
+        ),
+    ] = None,
     port: Annotated[
-        int, typer.Option("--port", min=0, max=65535, help="Port; 0 picks a free one.")
-    ] = 8787,
+        int | None,
+        typer.Option(
+            "--port",
+            min=0,
+            max=65535,
+            help="Port; 0 picks a free one (default: gateway.port, else 8787).",
+        ),
+    ] = None,
     workers: Annotated[
-        int, typer.Option("--workers", min=1, max=256, help="Worker processes.")
-    ] = 1,
+        int | None,
+        typer.Option(
+            "--workers", min=1, max=256, help="Worker processes (default: gateway.workers, else 1)."
+        ),
+    ] = None,
     config: Annotated[
         Path | None, typer.Option("--config", help="Config file (default: AIFINOPS_CONFIG).")
     ] = None,
@@ -110,12 +124,16 @@ def serve_command(
     create`). Every call is attributed, priced and recorded in the ledger. The API
     answers at http://HOST:PORT/api/v1 (an admin token is printed at first start).
     With provider_reports: in the config, it also pulls the providers' usage and cost
-    reports on a schedule (status at /api/v1/ingest).
+    reports on a schedule (status at /api/v1/ingest). --host, --port and --workers
+    override the config file's gateway: section.
     """
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = settings_or_exit(config)
+    host = settings.gateway.host if host is None else host
+    port = settings.gateway.port if port is None else port
+    workers = settings.gateway.workers if workers is None else workers
     runner = provider_report_runner(settings)
     try:
         engine = open_ledger(settings.database_url)  # create or migrate on first use

@@ -93,6 +93,21 @@ class GatewayMetrics:
         self.queue_depth = Gauge(
             "aifinops_recorder_queue_depth", "Events waiting for the ledger.", registry=r
         )
+        self.queue_max = Gauge(
+            "aifinops_recorder_queue_max",
+            "Bound of the in-memory queue (AIFINOPS_RECORDER_QUEUE_MAX).",
+            registry=r,
+        )
+        self.queue_depth_peak = Gauge(
+            "aifinops_recorder_queue_depth_peak",
+            "Highest queue depth since the process started.",
+            registry=r,
+        )
+        self.spooled_only = Counter(
+            "aifinops_recorder_events_spooled_only",
+            "Events kept in the spool only because the queue was full (read back later).",
+            registry=r,
+        )
         self.spool_bytes = Gauge(
             "aifinops_recorder_spool_bytes", "Bytes in the spool not yet deleted.", registry=r
         )
@@ -101,9 +116,15 @@ class GatewayMetrics:
         )
         self.ledger_up.set(1)
 
-    def bind_recorder(self, depth: Callable[[], int], spool_bytes: Callable[[], int]) -> None:
+    def bind_recorder(
+        self,
+        depth: Callable[[], int],
+        spool_bytes: Callable[[], int],
+        peak_depth: Callable[[], int],
+    ) -> None:
         self.queue_depth.set_function(lambda: float(depth()))
         self.spool_bytes.set_function(lambda: float(spool_bytes()))
+        self.queue_depth_peak.set_function(lambda: float(peak_depth()))
 
     def observe_event(
         self, event: UsageEvent, stream: bool, effective_cost_nusd: int | None

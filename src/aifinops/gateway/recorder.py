@@ -8,6 +8,12 @@ slow or down the writer retries with backoff and the queue grows: requests never
 for it, nothing is dropped, and the spool covers a crash. Rows are deleted from the
 spool only once they are in the ledger; writes are idempotent on ``event_id``, so a
 replay after a crash can never count a call twice.
+
+The in-memory queue is bounded (``queue_max``). Once it is full, events go to the spool
+only (where they already are durable) and the recorder notes where in the spool that
+began; when the ledger takes the queue down again, the writer reads those events back
+from the spool in chunks, the same way it replays the segments a dead process left at
+start-up, until it has caught up with the live end of the spool.
 """
 
 from __future__ import annotations
@@ -37,6 +43,8 @@ BATCH_SIZE = 1000
 #: How long the writer waits for a batch to fill before writing what it has.
 LINGER_SECONDS = 0.02
 MAX_REJECTIONS_QUEUED = 10_000
+#: Default bound of the in-memory queue (AIFINOPS_RECORDER_QUEUE_MAX).
+QUEUE_MAX = 10_000
 _BACKOFF_START = 0.2
 _BACKOFF_MAX = 5.0
 
@@ -50,13 +58,20 @@ class Recorder:
         metrics: GatewayMetrics,
         *,
         batch_size: int = BATCH_SIZE,
+        queue_max: int = QUEUE_MAX,
     ) -> None:
         self.engine = engine
         self.pricing = pricing
         self.spool = spool
         self.metrics = metrics
         self.batch_size = batch_size
+        self.queue_max = max(queue_max, 1)
         self._pending: deque[tuple[dict[str, Any], Segment | None]] = deque()
+        #: Adopted segments still to read, then the segment (its ``read_offset``) where
+        #: this process's spool-only events begin: both are read back into the queue.
+        self._replay: deque[Segment] = deque()
+        self._overflow: Segment | None = None
+        self.peak_depth = 0
         self._rejections: deque[dict[str, Any]] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -64,11 +79,19 @@ class Recorder:
         self.written = 0
         self.last_error: str | None = None
         self.last_write_at: datetime | None = None
-        metrics.bind_recorder(lambda: len(self._pending), lambda: self.spool.size_bytes)
+        metrics.bind_recorder(
+            lambda: len(self._pending), lambda: self.spool.size_bytes, lambda: self.peak_depth
+        )
+        metrics.queue_max.set(self.queue_max)
 
     @property
     def queue_depth(self) -> int:
         return len(self._pending)
+
+    @property
+    def backlog(self) -> bool:
+        """Events wait in the spool only (adopted segments, or a full queue's overflow)."""
+        return bool(self._replay) or self._overflow is not None
 
     # --- request path ------------------------------------------------------------------
 
@@ -85,10 +108,26 @@ class Recorder:
         row = event_row(
             event, (price.list_cost_nusd, price.effective_cost_nusd, price.price_version)
         )
-        segment = self.spool.append(orjson.dumps(row) + b"\n")
-        if segment is None:
+        line = orjson.dumps(row) + b"\n"
+        segment = self.spool.append(line)
+        if self._overflow is None and len(self._pending) < self.queue_max:
+            if segment is None:
+                self.metrics.spool_errors.inc()
+            self._pending.append((row, segment))
+            self.peak_depth = max(self.peak_depth, len(self._pending))
+        elif segment is not None:  # the queue is full: the spool alone holds it for now
+            if self._overflow is None:
+                self._overflow = segment
+                segment.read_offset = segment.size - len(line)
+                log.warning(
+                    "recorder queue full (%d events): new events wait in the spool only",
+                    self.queue_max,
+                )
+            self.metrics.spooled_only.inc()
+        else:  # neither the disk nor memory can take it
             self.metrics.spool_errors.inc()
-        self._pending.append((row, segment))
+            self.metrics.events_dropped.inc()
+            log.error("event %s lost: the spool refused it and the queue is full", row["event_id"])
         self.metrics.events_recorded.inc()
         self.metrics.observe_event(event, stream, price.effective_cost_nusd)
         self._wake.set()
@@ -132,12 +171,11 @@ class Recorder:
     async def start(self) -> None:
         """Open the spool, queue the orphaned segments' events first, start the writer."""
         self.spool.open()
-        for segment, rows in self.spool.adopt_orphans():
-            if rows:
-                log.info("replaying %d spooled events from %s", len(rows), segment.path.name)
-            self._pending.extend((row, segment) for row in rows)
+        for segment in self.spool.adopt_orphan_segments():
+            log.info("replaying %d spooled bytes from %s", segment.size, segment.path.name)
+            self._replay.append(segment)
         self._task = asyncio.create_task(self._run(), name="aifinops-recorder")
-        if self._pending:
+        if self._replay:
             self._wake.set()
 
     async def stop(self, timeout: float = 10.0) -> None:
@@ -160,11 +198,17 @@ class Recorder:
     async def _run(self) -> None:
         backoff = _BACKOFF_START
         while True:
+            progressed = self._wants_refill() and await self._refill()
             if not self._pending and not self._rejections:
+                if progressed:
+                    continue
                 if self._stopping:
                     return
                 self._wake.clear()
-                await self._wake.wait()
+                if self.backlog:  # nothing readable yet (a line being written): look again
+                    await asyncio.sleep(LINGER_SECONDS)
+                else:
+                    await self._wake.wait()
                 continue
             if len(self._pending) < self.batch_size and not self._stopping:
                 # Let a batch form: one transaction (and one fsync) per LINGER, not per
@@ -178,6 +222,48 @@ class Recorder:
                 return
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, _BACKOFF_MAX)
+
+    def _wants_refill(self) -> bool:
+        """Spool-only events wait, and the queue has room for a good chunk of them."""
+        room = self.queue_max - len(self._pending)
+        chunk = max(min(self.batch_size, self.queue_max) // 2, 1)
+        return self.backlog and (room >= chunk or (room > 0 and not self._pending))
+
+    async def _refill(self) -> bool:
+        """Read spool-only events back into the queue, up to its bound: adopted segments
+        first, then this process's overflow up to the live end of the spool. True when
+        it moved on (events queued, or a segment finished)."""
+        room = min(self.queue_max - len(self._pending), self.batch_size)
+        if self._replay:
+            segment = self._replay[0]
+            rows = await asyncio.to_thread(self.spool.read, segment, segment.size, room)
+            self._queue(rows, segment)
+            if not segment.reading:
+                self._replay.popleft()
+                self.spool.release(segment)
+                return True
+            return bool(rows)
+        current = self._overflow
+        if current is None:
+            return False
+        end = current.size  # whole lines only: appends happen on this event loop
+        rows = await asyncio.to_thread(self.spool.read, current, end, room)
+        self._queue(rows, current)
+        if current.read_offset < current.size:
+            return bool(rows)  # more to read (perhaps appended meanwhile)
+        if current.active:
+            self._overflow = None  # caught up: new events are queued in memory again
+            log.info("recorder caught up with the spool; %d events queued", len(self._pending))
+            return True
+        following = self.spool.next_segment(current)
+        if following is not None:
+            following.read_offset = 0
+        self._overflow = following
+        return True
+
+    def _queue(self, rows: list[dict[str, Any]], segment: Segment) -> None:
+        self._pending.extend((row, segment) for row in rows)
+        self.peak_depth = max(self.peak_depth, len(self._pending))
 
     async def _write_once(self) -> bool:
         batch = [self._pending[i] for i in range(min(self.batch_size, len(self._pending)))]

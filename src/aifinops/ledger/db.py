@@ -48,6 +48,17 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
     cursor.close()
 
 
+#: libpq connection parameters set unless the URL sets them.
+_PG_TIMEOUTS: dict[str, int] = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 60_000,
+}
+
+
 def create_ledger_engine(url: str, *, search_path: str | None = None) -> Engine:
     """An engine for ``url``; ``search_path`` pins a PostgreSQL schema (used by tests)."""
     parsed = normalise_url(url)
@@ -58,6 +69,11 @@ def create_ledger_engine(url: str, *, search_path: str | None = None) -> Engine:
         if search_path:
             options.append(f"-c search_path={search_path}")
         connect_args["options"] = " ".join(o for o in options if o)
+        # a server that vanished (no RST: a host down, a network cut) fails a connect or
+        # a query within a minute instead of TCP's quarter of an hour; the URL may override
+        for name, value in _PG_TIMEOUTS.items():
+            if name not in parsed.query:
+                connect_args[name] = value
     engine = create_engine(parsed, connect_args=connect_args)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
