@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -83,6 +84,14 @@ def test_demo_drives_live_calls_through_the_gateway(tmp_path: Path) -> None:
     out = result.stdout
     assert "The gateway is live at http://127.0.0.1:" in out
     assert 'openai.OpenAI(base_url="http://127.0.0.1:' in out
+    # the dashboard first, then the admin token (its one-click link), then the SDK snippet
+    dashboard = out.index("The dashboard: http://127.0.0.1:")
+    found = re.search(r"^Admin API token of this demo's ledger .*\n  (aft_\S+)$", out, re.M)
+    assert found, out
+    token = found.group(1)
+    assert dashboard < out.index(f"/login#token={token}") < out.index("openai.OpenAI(")
+    for log in (directory / "logs").iterdir():  # the token is on the console only
+        assert token not in log.read_text()
     live_line = "live: 12 sent, 12 answered, none throttled, errors none; 12 recorded in the ledger"
     assert live_line in out
     engine = open_ledger(f"sqlite:///{directory / 'aifinops.db'}")

@@ -14,11 +14,13 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp
 
 from aifinops.api.app import create_api_app
 from aifinops.api.context import RecorderProbe
 from aifinops.api.roles import Permission
 from aifinops.api.tokens import verify_token
+from aifinops.dashboard import create_dashboard_app, is_dashboard_path
 from aifinops.gateway.app import GatewayApp, MetricsAuthorizer, create_gateway_app
 from aifinops.gateway.asgi import Receive, Scope, Send
 from aifinops.gateway.guard import Guard
@@ -29,17 +31,22 @@ from aifinops.settings import Settings, load_settings
 
 
 class ServerApp:
-    """``/api`` → the API; anything else → the gateway."""
+    """``/api`` → the API; the dashboard's pages (``/``, ``/login``, ``/static/…``,
+    `aifinops.dashboard.is_dashboard_path`) → the dashboard; anything else → the gateway."""
 
-    def __init__(self, gateway: GatewayApp, api: FastAPI) -> None:
+    def __init__(self, gateway: GatewayApp, api: FastAPI, dashboard: ASGIApp | None = None) -> None:
         self.gateway = gateway
         self.api = api
+        self.dashboard = dashboard
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
             if path == "/api" or path.startswith("/api/"):
                 await self.api(scope, receive, send)
+                return
+            if self.dashboard is not None and is_dashboard_path(path):
+                await self.dashboard(scope, receive, send)
                 return
         await self.gateway(scope, receive, send)
 
@@ -97,7 +104,7 @@ def create_server_app(
     )
     gateway.metrics.bind_ingest(partial(read_statuses, engine))  # provider-report pulls
     api = create_api_app(settings, engine, recorder=recorder_probe(gateway))
-    return ServerApp(gateway, api)
+    return ServerApp(gateway, api, create_dashboard_app(engine, api))
 
 
 def app_from_environment() -> ServerApp:

@@ -286,6 +286,11 @@ def demo_command(
     if sample:
         sample_day(no_rates)
         return
+    if live and port:
+        typer.echo(
+            f"The dashboard will be at http://127.0.0.1:{port}/ once the synthetic company's "
+            "month is loaded (the sign-in link follows)."
+        )
     url, db, events_file, settings = company_month(directory, days, seed)
     if live:
         console = Console(highlight=False)

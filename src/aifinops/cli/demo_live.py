@@ -306,21 +306,32 @@ def _drive_with_progress(
 def _print_pointers(
     console: Console, url: str, keys: Mapping[str, str], sim_url: str, admin_token: str | None
 ) -> None:
+    """The dashboard's URL first, then the admin token, then where to point an SDK.
+
+    The admin token appears on this console only (the processes' logs never see it);
+    the one-click link carries it in the URL's fragment, which a browser never sends."""
     team, key = next(iter(keys.items()))
-    api = (
-        f'The API: curl -H "Authorization: Bearer {admin_token}" {url}/api/v1/budgets/status\n'
-        "  (an admin API token of this demo's ledger; more with `aifinops tokens create`)\n"
-        if admin_token
-        else ""
-    )
+    if admin_token:
+        login = (
+            f"  sign in with the admin API token below, or in one click: "
+            f"{url}/login#token={admin_token}\n"
+            f"Admin API token of this demo's ledger (shown once; more with "
+            f"`aifinops tokens create --role …`):\n  {admin_token}\n"
+            f'The API: curl -H "Authorization: Bearer {admin_token}" {url}/api/v1/budgets/status\n'
+        )
+    else:
+        login = "  sign in with an admin API token (`aifinops tokens create --role admin`)\n"
     console.print(
-        f"\nThe gateway is live at {url} (upstream: the simulator at {sim_url}).\n"
-        f"{api}"
+        f"\nThe dashboard: {url}/\n"
+        f"{login}"
+        f"The gateway is live at {url} (upstream: the simulator at {sim_url}).\n"
         "Point an SDK at it:\n"
         f'  openai.OpenAI(base_url="{url}/openai/v1", api_key="{key}")\n'
         f'  anthropic.Anthropic(base_url="{url}/anthropic", api_key="{key}")\n'
         f"  (a gateway key of team {team}; add x-aifinops-feature / -customer headers)",
         soft_wrap=True,
+        markup=False,
+        highlight=False,
     )
 
 
