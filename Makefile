@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-pricing bench-sim bench-ledger bench-gateway bench-api bench-economics bench-governance clean
+.PHONY: demo test lint bench bench-pricing bench-sim bench-ledger bench-gateway bench-api bench-economics bench-governance bench-dashboard bench-routing bench-waste clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,9 @@ demo: $(STAMP)
 
 # pytest exits 5 when it collected no test; make stops on any non-zero exit,
 # so a run that tested nothing fails.
+# tools/install-chromium.sh: Debian's chromium for tests/dashboard (as root, if missing).
 test: $(STAMP)
+	sh tools/install-chromium.sh
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -28,7 +30,7 @@ lint: $(STAMP)
 # Benchmarks print Markdown with how they were run; their latest figures go into
 # docs/benchmarks.md. bench-sim and bench-gateway need wrk (apt-get install -y wrk);
 # bench-gateway also uses nginx (apt-get install -y nginx) and builds a LiteLLM venv.
-bench: bench-pricing bench-sim bench-ledger bench-gateway bench-api bench-economics bench-governance
+bench: bench-pricing bench-sim bench-ledger bench-gateway bench-api bench-economics bench-governance bench-dashboard bench-routing bench-waste
 
 bench-pricing: $(STAMP)
 	$(BIN)/python bench/pricing.py
@@ -56,6 +58,19 @@ bench-economics: $(STAMP)
 # default redis://127.0.0.1:6379/0) and wrk.
 bench-governance: $(STAMP)
 	$(BIN)/python bench/governance.py
+
+# `aifinops waste --month` over bench-api's cached 10,000,000-event month (bench/out/api).
+bench-waste: $(STAMP)
+	$(BIN)/python bench/waste.py
+
+# The overview page and each of its API calls through a real `aifinops serve`, on the
+# 10,000,000-event month of bench-api (bench/out/api; filled on first use).
+bench-dashboard: $(STAMP)
+	$(BIN)/python bench/dashboard.py
+
+# The per-request routing decision and guardrail check in-process, vs no policy.
+bench-routing: $(STAMP)
+	$(BIN)/python bench/routing.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

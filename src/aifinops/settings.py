@@ -19,7 +19,11 @@ import yaml
 from aifinops.economics.settings import EconomicsConfigError, EconomicsSettings, parse_economics
 from aifinops.governance.budgets import Budget, BudgetError, parse_budgets
 from aifinops.governance.limits import RateLimit, parse_rate_limits
+from aifinops.optimize.guardrails import GuardrailConfigError, GuardrailPolicy, parse_guardrails
+from aifinops.optimize.routing import RoutingConfigError, RoutingPolicy, parse_routing
+from aifinops.optimize.waste_settings import WasteConfigError, WasteSettings, parse_waste_settings
 from aifinops.pricing.rates import RateBook, RatesError, load_rates_data
+from aifinops.settings_gateway import GatewayConfigError, gateway_environment, serve_options
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +114,13 @@ ENV_SETTINGS: tuple[SettingDef, ...] = (
         "AIFINOPS_SPOOL_DIR",
         "./aifinops-spool",
         "Directory of the recorder's durable spool (replayed into the ledger at start-up).",
+    ),
+    SettingDef(
+        "recorder_queue_max",
+        "AIFINOPS_RECORDER_QUEUE_MAX",
+        "10000",
+        "Events the recorder holds in memory while the ledger is slow or down; past it they "
+        "wait in the spool only and are read back when the ledger returns.",
     ),
     SettingDef(
         "metrics_public",
@@ -256,7 +267,19 @@ ATTRIBUTION_HEADER_NAMES: tuple[str, ...] = (
 )
 _TAG_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
 
-_CONFIG_KEYS = frozenset({"rates", "rates_file", "showback", "rate_limits", "provider_reports"})
+_CONFIG_KEYS = frozenset(
+    {
+        "rates",
+        "rates_file",
+        "gateway",
+        "showback",
+        "rate_limits",
+        "provider_reports",
+        "guardrails",
+        "routing",
+        "optimize",
+    }
+)
 #: Sections the synthetic company's aifinops.yaml carries for capabilities still to come
 #: (budgets, unit economics, routing). Accepted so the file loads; each is validated
 #: by the capability that reads it.
@@ -264,7 +287,6 @@ _LATER_SECTIONS: dict[str, type] = {
     "teams": list,
     "features": list,
     "budgets": list,
-    "routing": list,
 }
 
 
@@ -273,6 +295,7 @@ class ConfigError(ValueError):
 
     def __init__(self, field: str, message: str, source: str | None = None) -> None:
         self.field = field
+        self.message = message
         self.source = source
         where = f"{source}: " if source else ""
         super().__init__(f"{where}{field}: {message}")
@@ -292,6 +315,7 @@ class GatewaySettings:
     max_body_bytes: int = 32 * 1024 * 1024
     upstream_timeout_s: float = 600.0
     spool_dir: Path = Path("./aifinops-spool")
+    recorder_queue_max: int = 10_000
     metrics_public: bool = False
     metrics_token: str | None = field(default=None, repr=False)
     customer_to_provider: str = "hash"
@@ -299,6 +323,10 @@ class GatewaySettings:
     budget_fail_mode: str = "open"
     budget_output_ceiling: int = 4096
     redis_prefix: str = "aifinops:"
+    #: where `aifinops serve` listens and how many workers (config file; its options win)
+    host: str = "127.0.0.1"
+    port: int = 8787
+    workers: int = 1
 
 
 # --- provider_reports: the schedule of `aifinops serve` ---------------------------------
@@ -559,6 +587,9 @@ class Settings:
     budgets: tuple[Budget, ...] = ()
     rate_limits: tuple[RateLimit, ...] = ()
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    guardrails: tuple[GuardrailPolicy, ...] = ()
+    routing: tuple[RoutingPolicy, ...] = ()
+    waste: WasteSettings = field(default_factory=WasteSettings)
 
 
 def _read_yaml(path: Path, what: str) -> Any:
@@ -628,6 +659,13 @@ def _number(env: Mapping[str, str], name: str, default: str, *, minimum: float) 
     return value
 
 
+def _whole(env: Mapping[str, str], name: str, default: str, *, minimum: int) -> int:
+    value = _number(env, name, default, minimum=minimum)
+    if value != int(value):
+        raise ConfigError(name, f"must be a whole number, not {value:g}")
+    return int(value)
+
+
 def _url(env: Mapping[str, str], name: str, default: str) -> str:
     value = (env.get(name) or default).strip().rstrip("/")
     if not value.startswith(("http://", "https://")):
@@ -652,8 +690,31 @@ def _required_tags(raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def load_gateway_settings(env: Mapping[str, str]) -> GatewaySettings:
-    """The gateway's settings from the environment; errors name the variable."""
+def load_gateway_settings(
+    env: Mapping[str, str], section: object = None, source: Path | None = None
+) -> GatewaySettings:
+    """The gateway's settings: the environment over the config file's ``gateway:``
+    section (`aifinops.settings_gateway`); errors name the variable, or the file's field
+    when the value came from there."""
+    where = str(source) if source is not None else None
+    try:
+        values, origin = gateway_environment(
+            section, env, source.parent if source is not None else Path()
+        )
+        host, port, workers = serve_options(section)
+    except GatewayConfigError as exc:
+        raise ConfigError(exc.field, exc.message, where) from None
+    merged = {**values, **{name: value for name, value in env.items() if value}}
+    try:
+        gateway = _gateway_from_environment(merged)
+    except ConfigError as exc:
+        if exc.field in origin and not env.get(exc.field):
+            raise ConfigError(origin[exc.field], exc.message, where) from None
+        raise
+    return replace(gateway, host=host, port=port, workers=workers)
+
+
+def _gateway_from_environment(env: Mapping[str, str]) -> GatewaySettings:
     metrics_public = _choice(
         env, "AIFINOPS_METRICS_PUBLIC", "false", ("true", "false", "1", "0", "yes", "no")
     )
@@ -671,6 +732,7 @@ def load_gateway_settings(env: Mapping[str, str]) -> GatewaySettings:
         max_body_bytes=int(_number(env, "AIFINOPS_MAX_BODY_BYTES", "33554432", minimum=1024)),
         upstream_timeout_s=_number(env, "AIFINOPS_UPSTREAM_TIMEOUT_S", "600", minimum=0.1),
         spool_dir=Path(env.get("AIFINOPS_SPOOL_DIR") or "./aifinops-spool"),
+        recorder_queue_max=_whole(env, "AIFINOPS_RECORDER_QUEUE_MAX", "10000", minimum=1),
         metrics_public=metrics_public in ("true", "1", "yes"),
         metrics_token=env.get("AIFINOPS_METRICS_TOKEN") or None,
         customer_to_provider=_choice(
@@ -702,12 +764,15 @@ def load_settings(
         database_url=env.get("AIFINOPS_DATABASE_URL", "sqlite:///./aifinops.db"),
         redis_url=env.get("AIFINOPS_REDIS_URL") or None,
         rates=_load_rates(data, path) if data else RateBook(),
-        gateway=load_gateway_settings(env),
+        gateway=load_gateway_settings(env, data.get("gateway"), path),
         reports=load_report_settings(env, data.get("provider_reports"), str(path)),
         economics=_load_economics(data, path),
         budgets=_load_budgets(data, path),
         rate_limits=_load_rate_limits(data, path),
         alerts=load_alert_settings(env, data.get("teams"), str(path)),
+        guardrails=_load_guardrails(data, path),
+        routing=_load_routing(data, path),
+        waste=_load_waste(data, path),
     )
 
 
@@ -729,4 +794,25 @@ def _load_economics(data: Mapping[str, Any], path: Path) -> EconomicsSettings:
     try:
         return parse_economics(data)
     except EconomicsConfigError as exc:
+        raise ConfigError(exc.field, exc.message, str(path)) from None
+
+
+def _load_guardrails(data: Mapping[str, Any], path: Path) -> tuple[GuardrailPolicy, ...]:
+    try:
+        return parse_guardrails(data.get("guardrails"))
+    except GuardrailConfigError as exc:
+        raise ConfigError(exc.field, exc.message, str(path)) from None
+
+
+def _load_routing(data: Mapping[str, Any], path: Path) -> tuple[RoutingPolicy, ...]:
+    try:
+        return parse_routing(data.get("routing"))
+    except RoutingConfigError as exc:
+        raise ConfigError(exc.field, exc.message, str(path)) from None
+
+
+def _load_waste(data: Mapping[str, Any], path: Path) -> WasteSettings:
+    try:
+        return parse_waste_settings(data.get("optimize"))
+    except WasteConfigError as exc:
         raise ConfigError(exc.field, exc.message, str(path)) from None

@@ -25,6 +25,7 @@ READS: dict[str, str] = {
     "budgets": "/api/v1/budgets",
     "budgets status": "/api/v1/budgets/status?at=2026-10-31T12:00:00Z",
     "gates": "/api/v1/gates",
+    "waste": "/api/v1/waste?from=2026-10-29&to=2026-10-31",
 }
 
 #: Who may read what, written out here independently of `aifinops.api.roles.GRANTS`.
@@ -45,6 +46,7 @@ ALLOWED: dict[str, set[str]] = {
     "budgets": {"admin", "finance", "team"},
     "budgets status": {"admin", "finance", "team"},
     "gates": {"admin", "finance", "team"},
+    "waste": {"admin", "finance", "team"},
 }
 
 WRITES: dict[str, tuple[str, str, dict[str, str] | None]] = {

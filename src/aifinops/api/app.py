@@ -21,6 +21,7 @@ from aifinops.api.gate_routes import gates_router
 from aifinops.api.models import ErrorBody
 from aifinops.api.read_routes import read_router
 from aifinops.api.report_routes import report_router
+from aifinops.api.waste_routes import waste_router
 from aifinops.settings import Settings
 
 PREFIX = "/api/v1"
@@ -64,4 +65,5 @@ def create_api_app(
         app.include_router(router, prefix=PREFIX, responses=COMMON_ERRORS)
     app.include_router(budgets_router(ctx), prefix=PREFIX, responses=COMMON_ERRORS)
     app.include_router(gates_router(ctx), prefix=PREFIX, responses=COMMON_ERRORS)
+    app.include_router(waste_router(ctx), prefix=PREFIX, responses=COMMON_ERRORS)
     return app

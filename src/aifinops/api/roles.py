@@ -45,6 +45,7 @@ class Permission(StrEnum):
     budgets_read = "budgets:read"
     budgets_write = "budgets:write"
     gates_read = "gates:read"
+    waste_read = "waste:read"
 
 
 _READS = frozenset(
@@ -61,6 +62,7 @@ _READS = frozenset(
         Permission.provider_reports_read,
         Permission.budgets_read,
         Permission.gates_read,
+        Permission.waste_read,
     }
 )
 
@@ -78,6 +80,7 @@ GRANTS: dict[RoleKind, frozenset[Permission]] = {
             Permission.settings_read,
             Permission.budgets_read,  # budgets whose scope is team T only
             Permission.gates_read,  # gate runs of team T's features only
+            Permission.waste_read,  # findings of team T only
         }
     ),
     RoleKind.customer: frozenset(

@@ -6,6 +6,7 @@ from aifinops.cli import (
     demo,
     demo_data,
     economics,
+    evals,
     export,
     gate,
     importer,
@@ -15,9 +16,11 @@ from aifinops.cli import (
     reconcile,
     report,
     reprice,
+    route,
     serve,
     sim,
     tokens,
+    waste,
 )
 from aifinops.cli.app import app
 
@@ -27,6 +30,7 @@ COMMAND_MODULES = (
     demo,
     demo_data,
     economics,
+    evals,
     export,
     gate,
     importer,
@@ -36,9 +40,11 @@ COMMAND_MODULES = (
     reconcile,
     report,
     reprice,
+    route,
     serve,
     sim,
     tokens,
+    waste,
 )
 
 

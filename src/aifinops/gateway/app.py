@@ -22,10 +22,12 @@ from aifinops.gateway.asgi import Receive, Scope, Send, drain, send_response
 from aifinops.gateway.auth import KeyCache
 from aifinops.gateway.errors import error_body
 from aifinops.gateway.guard import AllowAll, Guard
+from aifinops.gateway.guardrails import Guardrails
 from aifinops.gateway.metrics import GatewayMetrics
 from aifinops.gateway.proxy import Proxy
 from aifinops.gateway.recorder import Recorder
 from aifinops.gateway.routes import ROUTES, provider_of_path
+from aifinops.gateway.routing import Router
 from aifinops.gateway.spool import Spool
 from aifinops.gateway.upstream import new_session
 from aifinops.governance.alerts import raise_counters_down
@@ -55,6 +57,7 @@ class GatewayApp:
         pricing: PricingEngine | None = None,
         key_refresh_seconds: float = 2.0,
         metrics_authorizer: MetricsAuthorizer | None = None,
+        routing_refresh_seconds: float = 60.0,
     ) -> None:
         self.settings = settings
         self.metrics_authorizer = metrics_authorizer
@@ -63,15 +66,24 @@ class GatewayApp:
         self.metrics = GatewayMetrics()
         self.keys = KeyCache(self.engine, key_refresh_seconds)
         pricing = pricing or PricingEngine(rates=settings.rates)
-        self.recorder = Recorder(self.engine, pricing, Spool(self.gateway.spool_dir), self.metrics)
+        self.recorder = Recorder(
+            self.engine,
+            pricing,
+            Spool(self.gateway.spool_dir),
+            self.metrics,
+            queue_max=self.gateway.recorder_queue_max,
+        )
         self._session: aiohttp.ClientSession | None = None
         self.budget_guard = None if guard is not None else self._budget_guard(pricing)
+        self.router = Router(self.engine, settings.routing, pricing, routing_refresh_seconds)
         self.proxy = Proxy(
             self.gateway,
             self.keys,
             self.recorder,
             guard or self.budget_guard or AllowAll(),
             self.session,
+            guardrails=Guardrails(settings.guardrails),
+            router=self.router,
         )
         self.started = False
 
@@ -116,9 +128,11 @@ class GatewayApp:
         await self.recorder.start()
         if self.budget_guard is not None:
             await self.budget_guard.start()
+        await self.router.start()
         self.started = True
 
     async def shutdown(self) -> None:
+        await self.router.stop()
         if self.budget_guard is not None:
             await self.budget_guard.stop()
         await self.keys.stop()
