@@ -138,6 +138,14 @@ def markdown(doc: dict[str, Any]) -> str:
     lines += [
         f"- {MARK[c['status']]} `{c['name']}`: {_md_cell(c['detail'])}" for c in doc["checks"]
     ]
+    evals = doc.get("evals") or []
+    if evals:
+        lines += ["", "**Imported eval scores** (`aifinops import evals`)", ""]
+        lines += [
+            f"- {e['model']} {e['prompt_version'] or ''} {e['metric'] or 'score'}: "
+            f"{e['score']} (n = {e['sample_size']}, {e['run_date'] or 'undated'})"
+            for e in evals
+        ]
     policy = ", ".join(f"{k}={v}" for k, v in doc["policy"].items())
     methods = sorted({c["method"] for c in doc["changes"] if c["interval"] is not None})
     lines += [

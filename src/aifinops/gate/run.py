@@ -15,6 +15,7 @@ from aifinops.gate.figures import compare, side_figures
 from aifinops.gate.policy import GatePolicy
 from aifinops.gate.samples import Sample, SampleError, ledger_sample
 from aifinops.gate.selection import Selection
+from aifinops.optimize.evals import load_evals
 from aifinops.pricing.engine import PricingEngine
 
 
@@ -56,4 +57,26 @@ def run_gate(
     teams = base.teams | cand.teams
     team = next(iter(teams)) if len(teams) == 1 else None
     document = gate_document(feature, base, cand, fb, fc, changes, policy, verdict)
+    if engine is not None:
+        document["evals"] = imported_evals(engine, feature, base.models | cand.models)
     return GateRun(document, verdict, team)
+
+
+def imported_evals(engine: Engine, feature: str, models: set[str]) -> list[dict[str, Any]]:
+    """The feature's imported eval scores (``aifinops import evals``) of the sides' models,
+    latest run of each, shown beside the figures."""
+    return [
+        {
+            "model": r.model,
+            "prompt_version": r.prompt_version,
+            "metric": r.metric,
+            "score": str(r.score),
+            "sample_size": r.sample_size,
+            "run_date": r.run_date.isoformat() if r.run_date else None,
+        }
+        for r in sorted(
+            load_evals(engine, feature),
+            key=lambda r: (r.model, r.prompt_version or "", r.metric or ""),
+        )
+        if r.model in models
+    ]

@@ -21,6 +21,7 @@ from aifinops.ingest.events import import_events
 from aifinops.ingest.files import iter_rows
 from aifinops.ingest.raw import converter_for
 from aifinops.ledger.db import open_ledger
+from aifinops.optimize.evals import parse_eval_rows, read_eval_file, write_evals
 from aifinops.pricing import PricingEngine
 from tests.sim.company.dataset import Company
 
@@ -41,6 +42,9 @@ def ledger(company: Company, tmp_path_factory: pytest.TempPathFactory) -> Engine
         import_outcome_rows(
             engine, iter_rows(stream, "jsonl"), on_reject=lambda r: pytest.fail(str(r))
         )
+    records, errors = parse_eval_rows(read_eval_file(files["eval scores"]), "evals.csv")
+    assert not errors
+    write_evals(engine, records, "evals.csv")
     return engine
 
 
@@ -67,6 +71,10 @@ def test_case_summary_v4_is_stopped(ledger: Engine, company: Company) -> None:
     changes = {c["metric"]: c for c in doc["changes"]}
     assert changes["cost_per_successful_outcome_usd"]["interval"]["low"] > 0.5
     assert changes["mean_quality"]["interval"]["high"] < 0
+    # the imported offline evals agree: v4 scores below v2 on the same model
+    scores = {e["prompt_version"]: e["score"] for e in doc["evals"]}
+    assert scores["v2"] == "0.81" and scores["v4"] == "0.66"
+    assert {e["model"] for e in doc["evals"]} == {"claude-haiku-4-5"}
 
 
 def test_healthy_ticket_resolution_passes_against_its_first_fortnight(
