@@ -36,6 +36,12 @@ ROUTING = [
         "candidates": ["claude-haiku-4-5"],
         "quality_bar": {"min_score": 0.99},
     },
+    {
+        "feature": "hard-with-fallback",
+        "candidates": ["claude-haiku-4-5"],
+        "quality_bar": {"min_score": 0.99},
+        "fallback": "claude-sonnet-4-5",
+    },
 ]
 SCORES = {
     ("triage", "claude-opus-4-1"): "0.96",
@@ -45,6 +51,7 @@ SCORES = {
     ("drafts", "gpt-4.1"): "0.90",
     ("drafts", "gpt-4o-mini"): "0.80",
     ("hard", "claude-haiku-4-5"): "0.90",
+    ("hard-with-fallback", "claude-haiku-4-5"): "0.90",
 }
 USER: Any = [{"role": "user", "content": "Which queue does this ticket go to?"}]
 
@@ -119,6 +126,19 @@ def test_enforce_with_no_candidate_meeting_the_bar_keeps_the_model(
         assert row["route_reason"] == (
             "routing: no candidate meets the bar 0.95 (gpt-4.1: below the bar; "
             "gpt-4o-mini: below the bar)"
+        )
+
+
+def test_auto_without_a_qualifying_candidate_takes_the_fallback(gw: Gateway, relay: Relay) -> None:
+    headers = {"x-aifinops-feature": "hard-with-fallback"}
+    with gw.anthropic(default_headers=headers) as client:
+        raw = client.messages.with_raw_response.create(model="auto", max_tokens=30, messages=USER)
+        assert relay.last()["model"] == "claude-sonnet-4-5"
+        row = _row(gw, raw.headers["x-aifinops-event-id"])
+        assert row["requested_model"] == "auto" and row["model"] == "claude-sonnet-4-5"
+        assert row["route_reason"] == (
+            "routing: fallback claude-sonnet-4-5: no candidate meets the bar 0.99 "
+            "(claude-haiku-4-5: below the bar)"
         )
 
 
