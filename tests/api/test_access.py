@@ -26,6 +26,8 @@ READS: dict[str, str] = {
     "budgets status": "/api/v1/budgets/status?at=2026-10-31T12:00:00Z",
     "gates": "/api/v1/gates",
     "waste": "/api/v1/waste?from=2026-10-29&to=2026-10-31",
+    "alerts": "/api/v1/alerts?from=2026-10-01&to=2026-10-31",
+    "routing whatif": "/api/v1/routing/whatif?month=2026-10",
 }
 
 #: Who may read what, written out here independently of `aifinops.api.roles.GRANTS`.
@@ -47,6 +49,8 @@ ALLOWED: dict[str, set[str]] = {
     "budgets status": {"admin", "finance", "team"},
     "gates": {"admin", "finance", "team"},
     "waste": {"admin", "finance", "team"},
+    "alerts": {"admin", "finance", "team"},
+    "routing whatif": {"admin", "finance", "team"},
 }
 
 WRITES: dict[str, tuple[str, str, dict[str, str] | None]] = {

@@ -67,12 +67,12 @@ def _check_every_operation(api_schema: BaseSchema, own: Filled, role: str, examp
 
 
 def test_every_operation_as_admin(api_schema: BaseSchema, own: Filled) -> None:
-    assert _check_every_operation(api_schema, own, "admin", 30) == 27
+    assert _check_every_operation(api_schema, own, "admin", 30) == 29
 
 
 @pytest.mark.parametrize("role", ["customer:cust-001", "metrics"])
 def test_every_operation_as_a_narrow_role(api_schema: BaseSchema, own: Filled, role: str) -> None:
-    assert _check_every_operation(api_schema, own, role, 5) == 27
+    assert _check_every_operation(api_schema, own, role, 5) == 29
 
 
 def test_the_document_names_the_error_shape(own_app: FastAPI, tmp_path: Path) -> None:

@@ -19,16 +19,20 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.engine import Engine
 
 from aifinops.api.roles import Role
 from aifinops.api.tokens import create_token
 from aifinops.economics.outcomes import import_outcome_rows
+from aifinops.governance.runner import run_alerts
+from aifinops.governance.store import put_budget
 from aifinops.ingest.events import import_events
 from aifinops.ingest.files import iter_rows
 from aifinops.ledger.db import open_ledger
 from aifinops.ledger.schema import gateway_rejections
+from aifinops.optimize.evals import parse_eval_rows, read_eval_file, write_evals
 from aifinops.pricing import PricingEngine
-from aifinops.settings import load_settings
+from aifinops.settings import Settings, load_settings
 from aifinops.sim.company import CONFIG_FILE, EVENTS_FILE, OUTCOMES_FILE, CompanyOptions, generate
 from aifinops.usage import flat_from_record
 from tests.gateway.procs import Proc, gateway_env, gateway_process
@@ -44,6 +48,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+#: Run-time budgets small enough that the company's spend fires every threshold.
+TINY_BUDGETS = (
+    {"id": "support-tiny", "scope": "team", "name": "support", "amount_usd": "0.01"},
+    {"id": "sales-tiny", "scope": "team", "name": "sales", "amount_usd": "0.01"},
+)
 ROLES = (
     "admin",
     "finance",
@@ -129,9 +138,22 @@ def fill_company(folder: Path) -> tuple[str, dict[str, str], date, date]:
             for role in ROLES:
                 tokens[role] = create_token(conn, Role.parse(role), f"dashboard {role}")[1]
             conn.execute(gateway_rejections.insert(), _rejections(result.window.last_day))
+            for raw in TINY_BUDGETS:
+                put_budget(conn, dict(raw), "cli:test", "cli", config=settings.budgets)
+        _evals_and_alerts(engine, settings, folder, result.window.last_day)
     finally:
         engine.dispose()
     return url, tokens, result.window.first_day, result.window.last_day
+
+
+def _evals_and_alerts(engine: Engine, settings: Settings, folder: Path, last: date) -> None:
+    """The company's eval scores (for the routing what-if), and the alerts its budgets
+    raise at the end of its last day (fired then, so inside the company's range)."""
+    records, errors = parse_eval_rows(read_eval_file(folder / "evals.csv", None), "evals.csv")
+    assert not errors and records
+    write_evals(engine, records, "evals.csv")
+    at = datetime(last.year, last.month, last.day, 23, 0, tzinfo=UTC)
+    assert run_alerts(engine, settings, at=at).new
 
 
 @pytest.fixture(scope="session")

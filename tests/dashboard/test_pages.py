@@ -113,6 +113,58 @@ def test_teams_page_figures_are_the_apis(visit: Any, company: Company) -> None:
     assert v.errors == []
 
 
+def _alert_rows(v: Any) -> list[dict[str, str | None]]:
+    rows = v.page.locator("#alerts tbody tr")
+    out = []
+    for i in range(rows.count()):
+        row = rows.nth(i)
+        cells = row.locator("td").all_inner_texts()
+        usds = row.locator(".usd")
+        out.append(
+            {
+                "alert_id": row.get_attribute("data-alert"),
+                "fired_at": cells[0],
+                "subject": cells[1],
+                "kind": cells[2],
+                "spend_usd": usds.nth(0).get_attribute("data-usd"),
+                "limit_usd": usds.nth(1).get_attribute("data-usd"),
+                "status": cells[7].split(" ")[0],
+            }
+        )
+    return out
+
+
+def _api_alert_rows(company: Company, role: str) -> list[dict[str, str | None]]:
+    period = {"from": str(company.first), "to": str(company.last)}
+    doc = company.api(role, "/alerts", limit=1000, **period)
+    keys = ("alert_id", "fired_at", "subject", "kind", "spend_usd", "limit_usd", "status")
+    return [{k: (r[k] or "") if k.endswith("_usd") else r[k] for k in keys} for r in doc["rows"]]
+
+
+def test_teams_page_alerts_are_the_apis(visit: Any, company: Company) -> None:
+    v = visit("finance")
+    v.go(f"/teams?{company.range}")
+    expected = _api_alert_rows(company, "finance")
+    subjects = {r["subject"] for r in expected}
+    assert {"support-tiny", "sales-tiny"} <= subjects
+    assert _alert_rows(v) == expected
+    assert v.errors == []
+
+
+@pytest.mark.parametrize("team", ["support", "sales"])
+def test_a_team_sees_only_its_alerts(visit: Any, company: Company, team: str) -> None:
+    v = visit(f"team:{team}")
+    v.go(f"/teams?{company.range}")
+    shown = _alert_rows(v)
+    assert shown == _api_alert_rows(company, f"team:{team}")
+    assert f"{team}-tiny" in {r["subject"] for r in shown}
+    other = "sales" if team == "support" else "support"
+    everyone = _api_alert_rows(company, "admin")
+    theirs = {r["alert_id"] for r in everyone if r["subject"] == f"{other}-tiny"}
+    assert theirs and not theirs & {r["alert_id"] for r in shown}
+    assert v.errors == []
+
+
 def test_features_page_figures_are_the_apis(visit: Any, company: Company) -> None:
     v = visit("admin")
     v.go(f"/features?{company.range}")
@@ -184,6 +236,27 @@ def test_models_page_figures_are_the_apis(visit: Any, company: Company) -> None:
             assert cells == [f["monthly_saving_usd"] for f in doc["findings"]]
         else:
             assert v.text("#no-findings") == "No waste found in this range."
+    whatif = company.api("admin", "/routing/whatif", **period)
+    assert whatif["meta"]["policies"] > 0, "the company's aifinops.yaml has routing policies"
+    _check_money(v, "#whatif-saving", whatif["totals"]["saving_usd"])
+    _check_money(v, "#whatif-cost", whatif["totals"]["whatif_effective_cost_usd"])
+    _check_money(v, "#whatif-current", whatif["totals"]["effective_cost_usd"])
+    rows = v.page.locator("#whatif tbody tr")
+    assert rows.count() == len(whatif["rows"]) > 0
+    for i, api_row in enumerate(whatif["rows"]):
+        row = rows.nth(i)
+        assert row.get_attribute("data-feature") == api_row["feature"]
+        assert row.locator(".status").inner_text() == api_row["status"]
+        assert row.locator("td").nth(3).inner_text() == (api_row["to_model"] or "—")
+        usds = row.locator(".usd").evaluate_all("spans => spans.map(s => s.dataset.usd)")
+        assert usds == [
+            api_row["effective_cost_usd"],
+            api_row["whatif_effective_cost_usd"],
+            api_row["saving_usd"],
+        ]
+    for name in ("below_bar", "no_eval_data"):
+        listed = ", ".join(whatif["meta"][name]) or "none"
+        assert v.text(f"#whatif-{name.replace('_', '-')}").endswith(f": {listed}.")
     assert v.errors == []
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from aifinops import __version__
 from aifinops.api.admin_routes import audit_router, keys_router, tokens_router
+from aifinops.api.alert_routes import alerts_router
 from aifinops.api.budget_routes import budgets_router
 from aifinops.api.context import ApiContext, RecorderProbe
 from aifinops.api.economics_routes import economics_router, features_router, showback_router
@@ -22,6 +23,7 @@ from aifinops.api.models import ErrorBody
 from aifinops.api.read_routes import read_router
 from aifinops.api.report_routes import report_router
 from aifinops.api.waste_routes import waste_router
+from aifinops.api.whatif_routes import whatif_router
 from aifinops.settings import Settings
 
 PREFIX = "/api/v1"
@@ -65,5 +67,6 @@ def create_api_app(
         app.include_router(router, prefix=PREFIX, responses=COMMON_ERRORS)
     app.include_router(budgets_router(ctx), prefix=PREFIX, responses=COMMON_ERRORS)
     app.include_router(gates_router(ctx), prefix=PREFIX, responses=COMMON_ERRORS)
-    app.include_router(waste_router(ctx), prefix=PREFIX, responses=COMMON_ERRORS)
+    for router in (alerts_router(ctx), waste_router(ctx), whatif_router(ctx)):
+        app.include_router(router, prefix=PREFIX, responses=COMMON_ERRORS)
     return app

@@ -1,9 +1,10 @@
 """Roles of API tokens and what each may do.
 
 ``admin`` everything; ``finance`` reads everything and writes budgets and settings;
-``team:T`` reads only team T (of budgets: those whose scope is team T); ``customer:C``
-reads only customer C's statement (spend, events and its statement); ``ingest`` writes outcomes
-(and evals); ``metrics`` reads ``/metrics`` and the recorder's health.
+``team:T`` reads only team T (of budgets: those whose scope is team T, and their alerts);
+``customer:C`` reads only customer C's statement (spend, events and its statement);
+``ingest`` writes outcomes (and evals); ``metrics`` reads ``/metrics`` and the recorder's
+health.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Permission(StrEnum):
     budgets_write = "budgets:write"
     gates_read = "gates:read"
     waste_read = "waste:read"
+    alerts_read = "alerts:read"
 
 
 _READS = frozenset(
@@ -63,6 +65,7 @@ _READS = frozenset(
         Permission.budgets_read,
         Permission.gates_read,
         Permission.waste_read,
+        Permission.alerts_read,
     }
 )
 
@@ -80,7 +83,8 @@ GRANTS: dict[RoleKind, frozenset[Permission]] = {
             Permission.settings_read,
             Permission.budgets_read,  # budgets whose scope is team T only
             Permission.gates_read,  # gate runs of team T's features only
-            Permission.waste_read,  # findings of team T only
+            Permission.waste_read,  # findings and routing what-if of team T's only
+            Permission.alerts_read,  # alerts of team T's budgets and anomalies only
         }
     ),
     RoleKind.customer: frozenset(

@@ -8,7 +8,7 @@ import sys
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -27,7 +27,7 @@ from aifinops.cli.common import (
 from aifinops.cli.report import report_app
 from aifinops.economics.store import effective_economics
 from aifinops.governance import review
-from aifinops.governance.alerts import KINDS, Alert, iso, list_alerts
+from aifinops.governance.alerts import KINDS, Alert, alerts_document, iso, list_alerts
 from aifinops.governance.channels import money
 from aifinops.governance.runner import alert_lock_for, run_alerts
 from aifinops.governance.status import parse_at
@@ -87,17 +87,6 @@ def _console() -> Console:
     return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 
-def _document(alerts: list[Alert], meta: dict[str, Any]) -> dict[str, Any]:
-    by_status = {s.value: 0 for s in Status}
-    for alert in alerts:
-        by_status[alert.status] = by_status.get(alert.status, 0) + 1
-    return {
-        "rows": [a.summary() for a in alerts],
-        "totals": {"alerts": len(alerts), **by_status},
-        "meta": meta,
-    }
-
-
 @alerts_app.command("evaluate")
 def evaluate_command(
     at: Annotated[
@@ -140,7 +129,7 @@ def evaluate_command(
     finally:
         lock.release()
     if output is ListFormat.json:
-        doc = _document(result.new, {"report": "alerts evaluate", "at": iso(moment)})
+        doc = alerts_document(result.new, {"report": "alerts evaluate", "at": iso(moment)})
         doc["retried"] = [a.summary() for a in result.retried]
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
@@ -203,7 +192,7 @@ def list_command(
             "kind": kind or [],
             "limit": limit,
         }
-        sys.stdout.write(json.dumps(_document(alerts, meta), indent=2) + "\n")
+        sys.stdout.write(json.dumps(alerts_document(alerts, meta), indent=2) + "\n")
         return
     _console().print(_table(alerts, "Alerts, newest first"))
     if not alerts:

@@ -26,6 +26,8 @@ REJECTIONS_READ = 1000
 TOP = 5
 #: The newest gate runs shown on the Features page.
 GATES_READ = 200
+#: The newest alerts read for the Teams page (one page of the API).
+ALERTS_READ = 1000
 
 
 def _days(start: str, end: str) -> list[str]:
@@ -184,7 +186,7 @@ def _crossed(row: dict[str, Any], thresholds: list[int]) -> list[str]:
 
 async def teams(reader: ApiReader, session: Session, view: View) -> Context:
     _, at = _now()
-    status, budgets, rejections, spend = await reader.read(
+    status, budgets, rejections, spend, alerts = await reader.read(
         Call("/budgets/status", {"at": at}),
         Call("/budgets", {}),
         Call(
@@ -192,6 +194,7 @@ async def teams(reader: ApiReader, session: Session, view: View) -> Context:
             {"from": view.start, "to": view.end, "team": view.team, "limit": REJECTIONS_READ},
         ),
         Call("/spend", {**view.api(), "by": "team"}),
+        Call("/alerts", {"from": view.start, "to": view.end, "limit": ALERTS_READ}, optional=True),
     )
     assert status and budgets and rejections and spend
     thresholds = {b["id"]: b["thresholds"] for b in budgets["rows"]}
@@ -225,6 +228,20 @@ async def teams(reader: ApiReader, session: Session, view: View) -> Context:
         "refused_total": sum(refused.values()),
         "spend_rows": spend["rows"],
         "spend_totals": spend["totals"],
+        **_alerts(alerts, view),
+    }
+
+
+def _alerts(doc: dict[str, Any] | None, view: View) -> Context:
+    """The alerts fired in the range (the API's rows; with ?team=, those whose team is
+    that team), or why there are none to show."""
+    if doc is None or doc.get("forbidden"):
+        return {"alerts_available": False, "alerts": [], "alerts_more": False}
+    rows = [r for r in doc["rows"] if not view.team or r.get("team") == view.team]
+    return {
+        "alerts_available": True,
+        "alerts": rows,
+        "alerts_more": doc["totals"]["alerts"] >= doc["meta"]["limit"],
     }
 
 
@@ -296,9 +313,10 @@ async def statement(reader: ApiReader, session: Session, view: View, customer: s
 
 
 async def models(reader: ApiReader, session: Session, view: View) -> Context:
-    mix, waste = await reader.read(
+    mix, waste, whatif = await reader.read(
         Call("/spend", {**view.api(), "by": "provider,model"}),
         Call("/waste", {"from": view.start, "to": view.end, "team": view.team}, optional=True),
+        Call("/routing/whatif", {"from": view.start, "to": view.end}, optional=True),
     )
     assert mix
     chart = {
@@ -316,4 +334,6 @@ async def models(reader: ApiReader, session: Session, view: View) -> Context:
         "findings": findings,
         "saving_usd": (waste or {}).get("totals", {}).get("monthly_saving_usd")
         or _sum_usd([f["monthly_saving_usd"] for f in findings if f.get("monthly_saving_usd")]),
+        "whatif": None if whatif is None or whatif.get("forbidden") else whatif,
+        "whatif_forbidden": bool(whatif and whatif.get("forbidden")),
     }

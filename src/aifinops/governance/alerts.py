@@ -425,31 +425,68 @@ def evaluate_alerts(
 # --- reading ----------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Visible:
+    """The alerts a scoped reader may see: those of ``budget_ids`` (threshold, hard
+    limit, projected) and the anomalies of ``anomaly_subjects`` (``team:T``)."""
+
+    budget_ids: tuple[str, ...]
+    anomaly_subjects: tuple[str, ...]
+
+    @classmethod
+    def of_team(cls, team: str, budgets: Iterable[Budget]) -> Visible:
+        """Team T's: the budgets whose scope is team T (as ``/api/v1/budgets`` shows a
+        team token) and T's own anomalies. Not a feature's budget or anomaly, even of a
+        feature T owns, nor the alerts of a budget since deleted: when in doubt, out."""
+        ids = tuple(b.id for b in budgets if b.scope == "team" and b.name == team)
+        return cls(ids, (f"team:{team}",))
+
+
 def list_alerts(
     conn: Connection,
     *,
     since: date | None = None,
+    until: date | None = None,
     statuses: Sequence[str] = (),
     kinds: Sequence[str] = (),
     limit: int = 100,
+    visible: Visible | None = None,
 ) -> list[Alert]:
-    """The newest alerts first (at most ``limit``)."""
+    """The newest alerts first (at most ``limit``), fired on UTC days ``since`` …
+    ``until`` (inclusive; either open), only the ``visible`` ones if given."""
+    c = budget_alerts.c
     conds = []
     if since is not None:
-        conds.append(
-            budget_alerts.c.fired_at >= datetime(since.year, since.month, since.day, tzinfo=UTC)
-        )
+        conds.append(c.fired_at >= datetime(since.year, since.month, since.day, tzinfo=UTC))
+    if until is not None:
+        after = until + timedelta(days=1)
+        conds.append(c.fired_at < datetime(after.year, after.month, after.day, tzinfo=UTC))
     if statuses:
-        conds.append(budget_alerts.c.status.in_(list(statuses)))
+        conds.append(c.status.in_(list(statuses)))
     if kinds:
-        conds.append(budget_alerts.c.kind.in_(list(kinds)))
-    stmt = (
-        select(budget_alerts)
-        .where(*conds)
-        .order_by(desc(budget_alerts.c.fired_at), budget_alerts.c.alert_id)
-        .limit(limit)
-    )
+        conds.append(c.kind.in_(list(kinds)))
+    if visible is not None:
+        conds.append(
+            or_(
+                and_(c.kind != "anomaly", c.subject.in_(list(visible.budget_ids))),
+                and_(c.kind == "anomaly", c.subject.in_(list(visible.anomaly_subjects))),
+            )
+        )
+    stmt = select(budget_alerts).where(*conds).order_by(desc(c.fired_at), c.alert_id).limit(limit)
     return [Alert.from_row(row) for row in conn.execute(stmt).mappings()]
+
+
+def alerts_document(alerts: Sequence[Alert], meta: dict[str, Any]) -> dict[str, Any]:
+    """``{"rows", "totals", "meta"}`` of ``alerts list --format json`` and
+    ``/api/v1/alerts``: the rows and their count per delivery status."""
+    by_status = dict.fromkeys(STATUSES, 0)
+    for alert in alerts:
+        by_status[alert.status] = by_status.get(alert.status, 0) + 1
+    return {
+        "rows": [a.summary() for a in alerts],
+        "totals": {"alerts": len(alerts), **by_status},
+        "meta": meta,
+    }
 
 
 def undelivered(
