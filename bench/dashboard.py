@@ -57,9 +57,7 @@ PERIOD = f"from={FIRST}&to={LAST}"
 PAGE = f"/?{PERIOD}"
 #: The overview's API calls for a past month, as `aifinops.dashboard.pages.overview` makes them.
 CALLS = {
-    "spend by day and team": f"/api/v1/spend?{PERIOD}&by=day,team",
-    "spend by feature": f"/api/v1/spend?{PERIOD}&by=feature",
-    "spend by model": f"/api/v1/spend?{PERIOD}&by=model",
+    "spend by day, team, feature and model": f"/api/v1/spend?{PERIOD}&by=day,team,feature,model",
     "month to date": "/api/v1/spend?month=current&by=team",
     "budget status": "/api/v1/budgets/status",
 }
@@ -93,7 +91,11 @@ def measure(cached: Cached, args: argparse.Namespace, tmp: Path) -> Measured:
             html = page.get(PAGE)
             html.raise_for_status()
             shown = HEADLINE.search(html.text)
-            totals = api.get(CALLS["spend by day and team"]).raise_for_status().json()["totals"]
+            totals = (
+                api.get(CALLS["spend by day, team, feature and model"])
+                .raise_for_status()
+                .json()["totals"]
+            )
             if shown is None or shown.group(1) != totals["effective_cost_usd"]:
                 raise SystemExit(f"{cached.backend}: the page's spend differs from the API's")
             if totals["calls"] != cached.events:

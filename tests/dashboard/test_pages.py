@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from aifinops.dashboard.fmt import usd
-from aifinops.dashboard.pages import cache_hit_rate
+from aifinops.dashboard.pages import cache_hit_rate, group_rows
 from tests.dashboard.conftest import Company
 
 PAGES = ("/", "/teams", "/features", "/customers", "/customers/cust-001", "/models")
@@ -267,3 +267,15 @@ def test_overview_of_this_month_so_far_reads_the_month_once(visit: Any, company:
     _check_money(v, "#spend-total", month["effective_cost_usd"])
     _check_money(v, "#mtd", month["effective_cost_usd"])
     assert v.errors == []
+
+
+@pytest.mark.parametrize("keys", [("team",), ("feature",), ("model",), ("day", "team")])
+def test_rows_summed_from_the_fine_read_are_the_apis(
+    company: Company, keys: tuple[str, ...]
+) -> None:
+    """The overview reads spend once by day, team, feature and model and sums it: every
+    row, figure and order must be what the API answers for the coarser grouping."""
+    period = {"from": str(company.first), "to": str(company.last)}
+    fine = company.api("admin", "/spend", by="day,team,feature,model", **period)["rows"]
+    coarse = company.api("admin", "/spend", by=",".join(keys), **period)["rows"]
+    assert group_rows(fine, keys) == coarse

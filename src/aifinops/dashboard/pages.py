@@ -99,33 +99,49 @@ def _now() -> tuple[datetime, str]:
     return now, now.isoformat().replace("+00:00", "Z")
 
 
-def by_team(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Spend by team from the rows by day and team: exact sums of the API's figures
-    (decimal strings, integer counts), largest first; ``share_of_total`` as the API
-    rounds it. The same rows as ``/spend?by=team`` without a second scan of the month."""
-    money = ("list_cost_usd", "effective_cost_usd")
-    counts = ("calls", "errors", "unpriced_calls", "unpriced_tokens")
-    teams: dict[str | None, dict[str, Any]] = {}
+_MONEY = ("list_cost_usd", "effective_cost_usd")
+_NANO = Decimal("1000000000")
+
+
+def group_rows(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The rows of a finer ``/spend`` read summed to ``keys``: exact sums of the API's
+    decimal strings and integer counts, in the API's order (by time when ``day`` is a
+    key, else largest effective cost first, then the keys), ``share_of_total`` computed
+    and rounded as the API does. The same rows as ``/spend?by=<keys>`` without another
+    scan of the month."""
+    groups: dict[tuple[Any, ...], dict[str, Any]] = {}
     for row in rows:
-        t = teams.setdefault(
-            row.get("team"), {"team": row.get("team"), **dict.fromkeys(counts, 0), "_usd": {}}
-        )
-        for name in counts:
-            t[name] += int(row[name])
-        for name in money:
-            t["_usd"][name] = t["_usd"].get(name, Decimal(0)) + Decimal(row[name])
-    total = sum(
-        (t["_usd"].get("effective_cost_usd", Decimal(0)) for t in teams.values()), Decimal(0)
-    )
+        group = groups.get(tuple(row.get(k) for k in keys))
+        if group is None:
+            group = {k: row.get(k) for k in keys}
+            group["_nusd"] = dict.fromkeys(_MONEY, 0)
+            groups[tuple(row.get(k) for k in keys)] = group
+        for name, value in row.items():
+            if name in _MONEY:
+                group["_nusd"][name] += int(Decimal(value) * _NANO)
+            elif name not in keys and isinstance(value, int) and not isinstance(value, bool):
+                group[name] = group.get(name, 0) + value
+    total = sum(g["_nusd"]["effective_cost_usd"] for g in groups.values())
     out = []
-    for t in teams.values():
-        sums = t.pop("_usd")
-        for name in money:
-            t[name] = f"{sums.get(name, Decimal(0)):.9f}"
-        t["share_of_total"] = round(float(sums["effective_cost_usd"] / total), 4) if total else 0.0
-        out.append(t)
-    out.sort(key=lambda t: (-Decimal(t["effective_cost_usd"]), t["team"] or ""))
+    for group in groups.values():
+        nusd = group.pop("_nusd")
+        for name in _MONEY:
+            group[name] = f"{Decimal(nusd[name]) / _NANO:.9f}"
+        group["share_of_total"] = round(nusd["effective_cost_usd"] / total, 4) if total else 0.0
+        group["_effective"] = nusd["effective_cost_usd"]
+        out.append(group)
+    if "day" in keys:
+        out.sort(key=lambda g: tuple(str(g.get(k) or "") for k in keys))
+    else:
+        out.sort(key=lambda g: (-g["_effective"], *(str(g.get(k) or "") for k in keys)))
+    for group in out:
+        del group["_effective"]
     return out
+
+
+def by_team(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Spend by team from finer rows (see `group_rows`)."""
+    return group_rows(rows, ("team",))
 
 
 def _month_to_date(view: View, now: datetime) -> bool:
@@ -136,27 +152,27 @@ def _month_to_date(view: View, now: datetime) -> bool:
 
 
 async def overview(reader: ApiReader, session: Session, view: View) -> Context:
-    """Six reads of the month at most, each one scan of the daily rollup: spend by day
-    and team (also the totals and, summed, the teams), by feature, by model, this month
-    (unless the view is this month so far), the budgets."""
+    """Three reads at most: spend by day, team, feature and model (one scan of the
+    month's daily rollup; the totals, and summed exactly by `group_rows` the daily
+    chart, the teams, the top features and models), this month (unless the view is this
+    month so far), the budgets."""
     period = view.api()
     now, at = _now()
     calls = [
-        Call("/spend", {**period, "by": "day,team"}),
-        Call("/spend", {**period, "by": "feature"}),
-        Call("/spend", {**period, "by": "model"}),
+        Call("/spend", {**period, "by": "day,team,feature,model"}),
         Call("/budgets/status", {"at": at}),
     ]
     this_month = _month_to_date(view, now)
     if not this_month:
         calls.append(Call("/spend", {"month": "current", "by": "team", "team": view.team}))
-    daily, features, models, status, *month = await reader.read(*calls)
-    assert daily and features and models and status
+    fine, status, *month = await reader.read(*calls)
+    assert fine and status
+    daily = {"rows": group_rows(fine["rows"], ("day", "team")), "totals": fine["totals"]}
     mtd = daily["totals"]
     if month:  # the view is not this month so far: the month's own read
         assert month[0] is not None
         mtd = month[0]["totals"]
-    teams = by_team(daily["rows"])
+    teams = by_team(fine["rows"])
     budgets = _month_budgets(status, view)
     return {
         "at": status["meta"]["at"],
@@ -164,8 +180,8 @@ async def overview(reader: ApiReader, session: Session, view: View) -> Context:
         "team_rows": teams,
         "untracked": next((r for r in teams if r["team"] is None), None),
         "cache_hit_rate": cache_hit_rate(daily["totals"]),
-        "features": features["rows"][:TOP],
-        "models": models["rows"][:TOP],
+        "features": group_rows(fine["rows"], ("feature",))[:TOP],
+        "models": group_rows(fine["rows"], ("model",))[:TOP],
         "mtd": mtd["effective_cost_usd"],
         "month": f"{now:%B %Y}",
         "forecast": month_forecast(mtd["effective_cost_usd"], now),
