@@ -215,13 +215,15 @@ def test_a_model_that_is_not_top_tier_is_never_flagged(ledger: Engine) -> None:
 # --- system_prompt_growth -----------------------------------------------------------
 
 
-def _versions(ledger: Engine, second_system: int) -> None:
+def _versions(ledger: Engine, second_system: int, other: int = 1_000) -> None:
+    """v1 sends an 8,000-token system prompt, v2 ``second_system``; both add ``other``
+    input tokens (the system prompt takes 8,000 ÷ (8,000 + other) of v1's input)."""
     ten = datetime(DAY.year, DAY.month, DAY.day, 10, tzinfo=UTC)
     v1 = calls(
         50,
         feature="summary",
         model=SONNET,
-        input_tokens=9_000,
+        input_tokens=8_000 + other,
         output_tokens=100,
         system_tokens=8_000,
         system_hash="a",
@@ -234,7 +236,7 @@ def _versions(ledger: Engine, second_system: int) -> None:
         model=SONNET,
         tag="b",
         start=ten + timedelta(hours=2),
-        input_tokens=second_system + 1_000,
+        input_tokens=second_system + other,
         output_tokens=100,
         system_tokens=second_system,
         system_hash="b",
@@ -266,11 +268,36 @@ def test_system_prompt_growth_across_versions(ledger: Engine) -> None:
 
 
 def test_a_small_change_across_versions_is_clean(ledger: Engine) -> None:
-    _versions(ledger, 9_000)  # +12.5%, under the 25% threshold
+    _versions(ledger, 8_400)  # +5%: under both the 25% and the 10% threshold
     assert waste(ledger, "system_prompt_growth") == []
 
 
-def _growing_days(ledger: Engine, later_system: int) -> None:
+def test_a_prompt_taking_most_of_the_input_fires_at_the_lower_ratio(ledger: Engine) -> None:
+    _versions(ledger, 9_000)  # +12.5%, and 9,000 of v2's 10,000 input tokens
+    [finding] = waste(ledger, "system_prompt_growth")
+    growth = 50 * 1_000
+    assert finding.saving_nusd == nusd(SONNET, input=growth) == 150_000_000
+    assert finding.evidence["growth_ratio"] == "1.12"
+    assert finding.evidence["latest_system_share_of_input"] == "0.90"
+    assert "takes 90% of the input" in finding.method
+    # the same growth on a prompt under half the input is not a finding, nor is it with
+    # the share rule turned off (a share of 1 is never reached here)
+    assert (
+        waste(
+            ledger,
+            "system_prompt_growth",
+            WasteSettings(min_monthly_saving_usd=Decimal(0), system_share=Decimal(1)),
+        )
+        == []
+    )
+
+
+def test_the_same_growth_on_a_prompt_under_half_the_input_is_clean(ledger: Engine) -> None:
+    _versions(ledger, 9_000, other=10_000)  # +12.5%; 9,000 of 19,000 input tokens
+    assert waste(ledger, "system_prompt_growth") == []
+
+
+def _growing_days(ledger: Engine, later_system: int, other: int = 1_000) -> None:
     for day in range(14):
         start = datetime(DAY.year, DAY.month, DAY.day, 10, tzinfo=UTC) + timedelta(days=day)
         system = 4_000 if day < 7 else later_system
@@ -280,7 +307,7 @@ def _growing_days(ledger: Engine, later_system: int) -> None:
             model=SONNET,
             start=start,
             tag=f"d{day}",
-            input_tokens=system + 1_000,
+            input_tokens=system + other,
             output_tokens=100,
             system_tokens=system,
             system_hash=f"s{system}",
@@ -301,6 +328,22 @@ def test_system_prompt_growth_within_one_version_over_time(ledger: Engine) -> No
     assert finding.saving_nusd == nusd(SONNET, input=growth) == 420_000_000
     assert finding.monthly_saving_usd == Decimal(monthly(420_000_000, 14)) == Decimal("0.90")
     assert finding.method.startswith("Within prompt version v1")
+
+
+def test_over_time_a_prompt_taking_most_of_the_input_fires_at_the_lower_ratio(
+    ledger: Engine,
+) -> None:
+    _growing_days(ledger, 4_600)  # +15%; 4,600 of 5,600 input tokens in the last 7 days
+    last = DAY + timedelta(days=13)
+    [finding] = waste(ledger, "system_prompt_growth", end=last)
+    growth = 7 * 10 * 600
+    assert finding.saving_nusd == nusd(SONNET, input=growth) == 126_000_000
+    assert finding.evidence["recent_system_share_of_input"] == "0.82"
+
+
+def test_over_time_the_same_growth_under_half_the_input_is_clean(ledger: Engine) -> None:
+    _growing_days(ledger, 4_600, other=6_000)
+    assert waste(ledger, "system_prompt_growth", end=DAY + timedelta(days=13)) == []
 
 
 def test_a_steady_system_prompt_over_time_is_clean(ledger: Engine) -> None:
@@ -330,6 +373,83 @@ def test_context_bloat(ledger: Engine) -> None:
     assert finding.saving_nusd == nusd("gpt-4.1", input=trimmed) == 300_000_000
     assert finding.evidence["mean_chunks"] == "40.0"
     assert finding.evidence["trimmed_tokens"] == trimmed
+
+
+def test_context_bloat_reports_many_chunks_once(ledger: Engine) -> None:
+    # a few normal calls beside the stuffed ones: the input-norm variant would fire on
+    # them too, but a key the chunk variant reported is not counted twice
+    record(
+        ledger,
+        calls(
+            10,
+            feature="health",
+            model="gpt-4.1",
+            input_tokens=21_000,
+            output_tokens=500,
+            system_tokens=1_000,
+            context_chunks=100,
+        ),
+        calls(
+            30,
+            feature="health",
+            model="gpt-4.1",
+            tag="small",
+            input_tokens=2_000,
+            output_tokens=500,
+            system_tokens=1_000,
+            context_chunks=2,
+        ),
+    )
+    [finding] = waste(ledger, "context_bloat")
+    assert finding.evidence["variant"] == "many_chunks"
+    assert finding.evidence["mean_chunks"] == "26.5"  # (10 × 100 + 30 × 2) ÷ 40
+    # with the chunk threshold out of reach the same calls are far above their norm
+    loose = WasteSettings(min_monthly_saving_usd=Decimal(0), max_chunks=200)
+    [other] = waste(ledger, "context_bloat", loose)
+    assert other.evidence["variant"] == "input_above_norm"
+
+
+def _norm_traffic(ledger: Engine, big_input: int) -> None:
+    """60 calls of 3,000 input tokens (normal: under 4,096) and 5 of ``big_input``, with
+    no chunk count (the client sends one long prompt)."""
+    record(
+        ledger,
+        calls(60, feature="answers", model=SONNET, input_tokens=3_000, output_tokens=200),
+        calls(
+            5, feature="answers", model=SONNET, tag="big", input_tokens=big_input, output_tokens=200
+        ),
+    )
+
+
+def test_input_far_above_the_feature_norm(ledger: Engine) -> None:
+    _norm_traffic(ledger, 40_000)
+    [finding] = waste(ledger, "context_bloat")
+    # normal N = 4,096 (top of the median's bucket); far above: from the first edge
+    # ≥ 4 × 4,096 = 16,384; trimmed to N each
+    trimmed = 5 * 40_000 - 5 * 4_096
+    assert trimmed == 179_520
+    assert finding.saving_nusd == nusd(SONNET, input=trimmed) == 538_560_000
+    assert finding.evidence == {
+        "variant": "input_above_norm",
+        "model": SONNET,
+        "calls": 65,
+        "normal_input_tokens": 4_096,
+        "threshold_input_tokens": 16_384,
+        "calls_far_above": 5,
+        "far_above_input_tokens": 200_000,
+        "trimmed_tokens": trimmed,
+        "example_event_ids": ["answers-00000"],
+    }
+    assert "179,520 tokens" in finding.method
+
+
+def test_input_a_little_above_the_norm_is_clean(ledger: Engine) -> None:
+    _norm_traffic(ledger, 16_383)  # just under 4 × the norm's edge
+    assert waste(ledger, "context_bloat") == []
+    # and a higher factor keeps even the 40,000-token calls normal (8 × 4,096 = 32,768
+    # is still below them; 16 × is not)
+    settings = WasteSettings(min_monthly_saving_usd=Decimal(0), input_norm_factor=16)
+    assert waste(ledger, "context_bloat", settings) == []
 
 
 def test_few_chunks_are_clean(ledger: Engine) -> None:

@@ -26,8 +26,13 @@ def test_values() -> None:
             "max_chunks": 30,
             "trim_top_k": 5,
             "min_monthly_saving_usd": 0,
+            "system_share": 0.6,
+            "system_share_growth_ratio": "1.05",
+            "input_norm_factor": 8,
         }
     )
+    assert (s.system_share, s.system_share_growth_ratio) == (Decimal("0.6"), Decimal("1.05"))
+    assert s.input_norm_factor == 8
     assert s.top_tier_models == ("claude-opus-*",)
     assert s.tolerance_for("triage") == Decimal("0.01")
     assert s.tolerance_for("other") == Decimal("0.05")
@@ -43,6 +48,9 @@ def test_values() -> None:
         ({"top_tier_models": "opus"}, "optimize.top_tier_models"),
         ({"trim_top_k": 30}, "optimize.trim_top_k"),
         ({"system_growth_ratio": 0.5}, "optimize.system_growth_ratio"),
+        ({"system_share": 1.5}, "optimize.system_share"),
+        ({"system_share_growth_ratio": 1.5}, "optimize.system_share_growth_ratio"),
+        ({"input_norm_factor": 1}, "optimize.input_norm_factor"),
         ({"feature_tolerance": {"x": -1}}, "optimize.feature_tolerance.x"),
         ({"colour": "red"}, "optimize.colour"),
     ],

@@ -11,7 +11,9 @@
   maintained by the ledger writer in the same transaction as the events (see
   `aifinops.optimize.rollup`). It holds token counts only, no money: the waste detectors
   price them at report time with the pricing engine, so ``aifinops reprice`` never
-  leaves it stale. A missing dimension is stored as ``""``.
+  leaves it stale. A missing dimension is stored as ``""``. The input-size histogram
+  (``input_calls_*`` / ``input_tokens_*``, revision 0011) is 0 on rows written before
+  that revision.
 """
 
 from __future__ import annotations
@@ -63,6 +65,11 @@ WASTE_DIMENSIONS: tuple[str, ...] = (
 OUTPUT_EDGES: tuple[int, ...] = (256, 512, 1024, 2048, 4096, 8192, 16384)
 OUTPUT_BUCKETS = len(OUTPUT_EDGES) + 1
 
+#: Input-size buckets of every call (all input: uncached, cache reads and writes),
+#: edges doubling from 1,024 to 262,144 tokens; bucket i as for `OUTPUT_EDGES`.
+INPUT_EDGES: tuple[int, ...] = tuple(1024 << i for i in range(9))
+INPUT_BUCKETS = len(INPUT_EDGES) + 1
+
 #: Summed measures (``*_max`` ones keep the maximum), in order.
 WASTE_MEASURES: tuple[str, ...] = (
     "calls",
@@ -84,6 +91,8 @@ WASTE_MEASURES: tuple[str, ...] = (
     "uncapped_length_stops",
     *(f"uncapped_out_calls_{i}" for i in range(OUTPUT_BUCKETS)),
     *(f"uncapped_out_tokens_{i}" for i in range(OUTPUT_BUCKETS)),
+    *(f"input_calls_{i}" for i in range(INPUT_BUCKETS)),
+    *(f"input_tokens_{i}" for i in range(INPUT_BUCKETS)),
 )
 
 waste_rollup = Table(

@@ -16,6 +16,9 @@ events (see `aifinops.ledger.writer`). What each measure counts:
   output tokens, how many stopped on length (``max_tokens`` / ``length``), and a
   histogram of their output lengths (`OUTPUT_EDGES`: count and tokens per bucket), so
   the output above any bucket edge is an exact sum;
+- ``input_calls_*`` / ``input_tokens_*``: every call's all-input size (uncached, cache
+  reads and writes) as a histogram with `INPUT_EDGES` (count and tokens per bucket), so
+  a feature's normal input and the input above any edge are exact;
 - ``cache_slots``: a bit mask of the hour's 5-minute slots (bit i: minutes 5i to 5i+4)
   that had calls, OR-ed on upsert: the number of cache lifetimes with traffic, so a
   detector can count the cache writes a repeated prefix needs at least;
@@ -25,6 +28,8 @@ events (see `aifinops.ledger.writer`). What each measure counts:
 from __future__ import annotations
 
 from aifinops.ledger.schema_optimize import (
+    INPUT_BUCKETS,
+    INPUT_EDGES,
     OUTPUT_BUCKETS,
     OUTPUT_EDGES,
     WASTE_DIMENSIONS,
@@ -47,6 +52,15 @@ def _bucket(i: int) -> str:
     if i < len(OUTPUT_EDGES):
         return f"{_UNCAPPED} AND output_tokens >= {lo} AND output_tokens < {OUTPUT_EDGES[i]}"
     return f"{_UNCAPPED} AND output_tokens >= {lo}"
+
+
+def _input_bucket(i: int) -> str:
+    if i == 0:
+        return f"{_ALL_INPUT} < {INPUT_EDGES[0]}"
+    lo = INPUT_EDGES[i - 1]
+    if i < len(INPUT_EDGES):
+        return f"{_ALL_INPUT} >= {lo} AND {_ALL_INPUT} < {INPUT_EDGES[i]}"
+    return f"{_ALL_INPUT} >= {lo}"
 
 
 WASTE_MEASURE_SQL: dict[str, str] = {
@@ -72,6 +86,8 @@ WASTE_MEASURE_SQL: dict[str, str] = {
         f"uncapped_out_tokens_{i}": _when(_bucket(i), "output_tokens")
         for i in range(OUTPUT_BUCKETS)
     },
+    **{f"input_calls_{i}": _when(_input_bucket(i)) for i in range(INPUT_BUCKETS)},
+    **{f"input_tokens_{i}": _when(_input_bucket(i), _ALL_INPUT) for i in range(INPUT_BUCKETS)},
 }
 assert tuple(WASTE_MEASURE_SQL) == WASTE_MEASURES
 

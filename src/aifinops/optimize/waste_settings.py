@@ -46,10 +46,16 @@ class WasteSettings:
     volatile_share: Decimal = Decimal("0.9")
     #: system_prompt_growth: latest ÷ earliest mean system tokens at least this.
     system_growth_ratio: Decimal = Decimal("1.25")
+    #: system_prompt_growth: a prompt taking at least this share of the input fires at
+    #: the lower ratio `system_share_growth_ratio`.
+    system_share: Decimal = Decimal("0.5")
+    system_share_growth_ratio: Decimal = Decimal("1.1")
     #: context_bloat: mean context chunks per call above this.
     max_chunks: int = 20
     #: context_bloat: the top-k the saving assumes the context is trimmed to.
     trim_top_k: int = 10
+    #: context_bloat: calls with input ≥ this × the feature's normal input are far above it.
+    input_norm_factor: int = 4
     #: no_max_tokens: suggested cap = this × the top of the median output bucket.
     output_cap_factor: int = 4
     #: Findings worth less than this per month are not reported.
@@ -117,19 +123,25 @@ def parse_waste_settings(raw: object) -> WasteSettings:
             values[name] = _patterns(value)
         elif name == "feature_tolerance":
             values[name] = _tolerances(value)
-        elif name in ("eval_tolerance", "volatile_share"):
+        elif name in ("eval_tolerance", "volatile_share", "system_share"):
             values[name] = _decimal(name, value, Decimal(0), one)
-        elif name == "system_growth_ratio":
+        elif name in ("system_growth_ratio", "system_share_growth_ratio"):
             values[name] = _decimal(name, value, one)
         elif name == "min_monthly_saving_usd":
             values[name] = _decimal(name, value, Decimal(0))
         else:
-            values[name] = _int(name, value, 1)
+            values[name] = _int(name, value, 2 if name == "input_norm_factor" else 1)
     settings = WasteSettings(**values)
     if settings.trim_top_k >= settings.max_chunks:
         raise WasteConfigError(
             "optimize.trim_top_k",
             f"must be below optimize.max_chunks ({settings.max_chunks}), got {settings.trim_top_k}",
+        )
+    if settings.system_share_growth_ratio > settings.system_growth_ratio:
+        raise WasteConfigError(
+            "optimize.system_share_growth_ratio",
+            "must not exceed optimize.system_growth_ratio "
+            f"({settings.system_growth_ratio}), got {settings.system_share_growth_ratio}",
         )
     return settings
 

@@ -74,6 +74,12 @@ class Group:
     def out_tokens(self, i: int) -> int:
         return self.m[f"uncapped_out_tokens_{i}"]
 
+    def in_calls(self, i: int) -> int:
+        return self.m[f"input_calls_{i}"]
+
+    def in_tokens(self, i: int) -> int:
+        return self.m[f"input_tokens_{i}"]
+
 
 def _hour_text(value: object) -> str:
     """An hour as ``YYYY-MM-DDTHH:00:00Z`` whichever backend returned it."""

@@ -20,6 +20,7 @@ from aifinops.ledger.schema_optimize import OUTPUT_BUCKETS, OUTPUT_EDGES
 from aifinops.optimize.waste.context import Context
 from aifinops.optimize.waste.data import Group
 from aifinops.optimize.waste.findings import Finding, usd
+from aifinops.optimize.waste.histogram import above, edge_at_least, normal_size
 from aifinops.optimize.waste.pricer import Tokens
 
 KIND = "no_max_tokens"
@@ -27,20 +28,10 @@ KIND = "no_max_tokens"
 
 def suggested_cap(counts: list[int], factor: int) -> tuple[int, int] | None:
     """(normal length, cap) from the bucket counts, or None when no edge fits."""
-    total = sum(counts)
-    if not total:
+    normal = normal_size(counts, OUTPUT_EDGES)
+    if normal is None:
         return None
-    running = 0
-    median_bucket = OUTPUT_BUCKETS - 1
-    for i, n in enumerate(counts):
-        running += n
-        if 2 * running >= total:
-            median_bucket = i
-            break
-    if median_bucket >= len(OUTPUT_EDGES):
-        return None
-    normal = OUTPUT_EDGES[median_bucket]
-    cap = next((e for e in OUTPUT_EDGES if e >= factor * normal), None)
+    cap = edge_at_least(OUTPUT_EDGES, factor * normal)
     return None if cap is None else (normal, cap)
 
 
@@ -58,9 +49,8 @@ def detect(ctx: Context, groups: list[Group]) -> list[Finding]:
         if found is None:
             continue
         normal, cap = found
-        first_over = OUTPUT_EDGES.index(cap) + 1
-        over_calls = sum(counts[first_over:])
-        excess = sum(sums[first_over:]) - cap * over_calls
+        over_calls, over_tokens = above(counts, sums, OUTPUT_EDGES, cap)
+        excess = over_tokens - cap * over_calls
         if excess <= 0:
             continue
         first = members[0]

@@ -2,8 +2,11 @@
 
 Per (team, feature), the prompt versions seen in the window are ordered by their first
 hour; S₀ is the mean system tokens per call of the earliest, S₁ that of the latest. The
-finding fires when S₁ ÷ S₀ ≥ ``system_growth_ratio``. The evidence also gives each
-version's mean and the share of all input the system prompt takes in the latest one.
+finding fires when S₁ ÷ S₀ ≥ ``system_growth_ratio``, or when S₁ ÷ S₀ ≥
+``system_share_growth_ratio`` and the system prompt takes at least ``system_share`` of
+the latest version's input (all input: uncached, cache reads and writes) — a prompt that
+is most of every call needs less growth to cost as much. The evidence also gives each
+version's mean and that share.
 
 Saving (the cost of the growth): for each later version v and model, its growth tokens
 Gᵥ = Σ system tokens − calls × S₀ (when positive), priced at v's own input mix: the
@@ -12,7 +15,8 @@ Gᵥ ÷ v's total input tokens — the growth costs what the rest of its input c
 
 Within one prompt version (a feature whose calls in the window all carry one version),
 over time: with at least 14 days of traffic in the window, S₀ is the mean of the first
-7 days with traffic and S₁ that of the last 7; the finding fires on the same ratio, and
+7 days with traffic and S₁ that of the last 7; the finding fires on the same ratios (the
+share taken over the last 7 days), and
 the growth is priced the same way, day by day after the first 7 (each day a segment).
 """
 
@@ -54,14 +58,13 @@ def detect(ctx: Context, groups: list[Group]) -> list[Finding]:
             for v in order
         }
         first, last = order[0], order[-1]
-        if mean[first] <= 0 or mean[last] / mean[first] < ctx.settings.system_growth_ratio:
+        share = _share(versions[last])
+        if mean[first] <= 0 or not _grew(ctx, mean[last] / mean[first], share):
             continue
         saving, growth_tokens, unpriced = _growth_cost(ctx, versions, order[1:], mean[first])
         if unpriced:
             continue
         latest = versions[last]
-        latest_input = sum(g.tokens.total_input for g in latest)
-        share = Fraction(sum(g.m["system_tokens"] for g in latest), latest_input or 1)
         evidence: dict[str, object] = {
             "versions": [
                 {
@@ -79,7 +82,8 @@ def detect(ctx: Context, groups: list[Group]) -> list[Finding]:
         }
         method = (
             f"Mean system prompt grew from {round(mean[first]):,} tokens ({first}) to "
-            f"{round(mean[last]):,} ({last}). The {growth_tokens:,} system tokens the later "
+            f"{round(mean[last]):,} ({last}){_trigger(ctx, mean[last] / mean[first], share)}. "
+            f"The {growth_tokens:,} system tokens the later "
             f"versions sent above {round(mean[first]):,} per call, priced at each version's "
             f"own input mix (its input cost × growth ÷ its input tokens): ${usd(saving)}. "
             + ctx.window.scaling(saving)
@@ -134,6 +138,31 @@ def _growth_cost(
     return saving, growth_total, False
 
 
+def _share(groups: list[Group]) -> Fraction:
+    """The share of all input (uncached, cache reads and writes) the system prompt takes."""
+    total = sum(g.tokens.total_input for g in groups)
+    return Fraction(sum(g.m["system_tokens"] for g in groups), total) if total else Fraction(0)
+
+
+def _grew(ctx: Context, ratio: Fraction, share: Fraction) -> bool:
+    """Growth beyond the threshold, or beyond the lower one when the prompt takes most of
+    the input."""
+    s = ctx.settings
+    return ratio >= s.system_growth_ratio or (
+        ratio >= s.system_share_growth_ratio and share >= s.system_share
+    )
+
+
+def _trigger(ctx: Context, ratio: Fraction, share: Fraction) -> str:
+    s = ctx.settings
+    if ratio >= s.system_growth_ratio:
+        return f", × {float(ratio):.2f} (threshold × {s.system_growth_ratio})"
+    return (
+        f", × {float(ratio):.2f}, and it takes {float(share):.0%} of the input (at least "
+        f"{float(s.system_share):.0%}: threshold × {s.system_share_growth_ratio})"
+    )
+
+
 BASELINE_DAYS = 7
 
 
@@ -162,7 +191,8 @@ def detect_over_time(ctx: Context, daily: list[Group], skip: set[tuple[str, str]
         first = [g for d in order[:BASELINE_DAYS] for g in days[d]]
         last = [g for d in order[-BASELINE_DAYS:] for g in days[d]]
         base, recent = _mean(first), _mean(last)
-        if base <= 0 or recent / base < ctx.settings.system_growth_ratio:
+        share = _share(last)
+        if base <= 0 or not _grew(ctx, recent / base, share):
             continue
         saving, growth_tokens, unpriced = _growth_cost(ctx, days, order[BASELINE_DAYS:], base)
         if unpriced:
@@ -175,13 +205,15 @@ def detect_over_time(ctx: Context, daily: list[Group], skip: set[tuple[str, str]
             "recent_mean_system_tokens": round(recent),
             "growth_ratio": f"{float(recent / base):.2f}",
             "growth_tokens": growth_tokens,
+            "recent_system_share_of_input": f"{float(share):.2f}",
             "calls": sum(g.m["system_calls"] for g in members),
             "example_event_ids": [min(g.example_event_id for g in last)],
         }
         method = (
             f"Within prompt version {version or '(none)'}, the mean system prompt grew from "
             f"{round(base):,} tokens ({order[0]} to {order[BASELINE_DAYS - 1]}) to "
-            f"{round(recent):,} ({order[-BASELINE_DAYS]} to {order[-1]}). The "
+            f"{round(recent):,} ({order[-BASELINE_DAYS]} to {order[-1]})"
+            f"{_trigger(ctx, recent / base, share)}. The "
             f"{growth_tokens:,} system tokens sent above {round(base):,} per call after the "
             f"first {BASELINE_DAYS} days, priced at each day's own input mix: ${usd(saving)}. "
             + ctx.window.scaling(saving)
