@@ -8,8 +8,11 @@ from decimal import Decimal
 
 from sqlalchemy.engine import Engine
 
+from aifinops.optimize.waste.report import WasteQuery, waste_document
 from aifinops.optimize.waste_settings import WasteSettings
+from aifinops.pricing import PricingEngine
 from tests.optimize.waste_helpers import (
+    ALL,
     DAY,
     add_evals,
     calls,
@@ -543,6 +546,33 @@ def test_monthly_scaling_and_the_minimum(ledger: Engine) -> None:
     # a minimum above it leaves it out
     above = WasteSettings(min_monthly_saving_usd=Decimal("0.91"))
     assert waste(ledger, "context_bloat", settings=above, end=DAY + timedelta(days=9)) == []
+
+
+def test_a_range_running_into_the_future_is_scaled_over_the_days_so_far(
+    ledger: Engine,
+) -> None:
+    record(
+        ledger,
+        calls(
+            10,
+            feature="health",
+            model="gpt-4.1",
+            input_tokens=21_000,
+            output_tokens=500,
+            system_tokens=1_000,
+            context_chunks=40,
+        ),
+    )
+    month = WasteQuery(DAY, DAY + timedelta(days=27))  # "--month current" on DAY + 1
+    with ledger.connect() as conn:
+        doc = waste_document(conn, PricingEngine(), ALL, month, today=DAY + timedelta(days=1))
+    [finding] = doc["findings"]
+    assert finding["monthly_saving_usd"] == monthly(300_000_000, 2) == "4.50"
+    assert "× 30 / 2" in finding["method"]
+    assert (doc["meta"]["to"], doc["meta"]["days"]) == ("2026-11-03", 2)
+    # a range wholly in the past or the future is left as it is
+    assert month.elapsed(DAY + timedelta(days=40)) == month
+    assert month.elapsed(DAY - timedelta(days=1)) == month
 
 
 def test_replaying_the_same_events_adds_nothing(ledger: Engine) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -35,12 +35,27 @@ class WasteQuery:
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
+    def elapsed(self, today: date | None = None) -> WasteQuery:
+        """The range cut at today (UTC) when it runs into the future (``--month
+        current``): a saving is scaled to a month over the days that have had traffic,
+        not over days still to come."""
+        today = today or datetime.now(UTC).date()
+        if self.start <= today < self.end:
+            return replace(self, end=today)
+        return self
+
 
 def find_waste(
-    conn: Connection, pricing: PricingEngine, settings: WasteSettings, query: WasteQuery
+    conn: Connection,
+    pricing: PricingEngine,
+    settings: WasteSettings,
+    query: WasteQuery,
+    today: date | None = None,
 ) -> list[Finding]:
-    """Every finding over the range, those below ``min_monthly_saving_usd`` left out
-    (a top-tier model without eval justification is always kept)."""
+    """Every finding over the range (cut at today, see `WasteQuery.elapsed`), those
+    below ``min_monthly_saving_usd`` left out (a top-tier model without eval
+    justification is always kept)."""
+    query = query.elapsed(today)
     filters = {"team": query.team, "feature": query.feature}
     groups = load_groups(conn, query.start, query.end, **filters)
     ctx = Context(Pricer(pricing, query.end), Window(query.days), settings)
@@ -74,8 +89,13 @@ def _volatile_candidates(groups: list[Group]) -> bool:
 
 
 def waste_document(
-    conn: Connection, pricing: PricingEngine, settings: WasteSettings, query: WasteQuery
+    conn: Connection,
+    pricing: PricingEngine,
+    settings: WasteSettings,
+    query: WasteQuery,
+    today: date | None = None,
 ) -> dict[str, Any]:
+    query = query.elapsed(today)
     findings = find_waste(conn, pricing, settings, query)
     meta = {
         "from": query.start.isoformat(),
