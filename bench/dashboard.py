@@ -55,7 +55,7 @@ from gateway import cpu_model, loadavg
 
 PERIOD = f"from={FIRST}&to={LAST}"
 PAGE = f"/?{PERIOD}"
-#: The overview's API calls for a past month, as `aifinops.dashboard.pages.overview` makes them.
+#: The overview's API calls for a past month, as `aifinops.web.pages.overview` makes them.
 CALLS = {
     "spend by day, team, feature and model": f"/api/v1/spend?{PERIOD}&by=day,team,feature,model",
     "month to date": "/api/v1/spend?month=current&by=team",

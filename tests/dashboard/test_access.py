@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from aifinops.dashboard.fmt import usd
+from aifinops.web.fmt import usd
 from tests.dashboard.conftest import Company
 
 PAGES = ("/", "/teams", "/features", "/customers", "/customers/cust-001", "/models")

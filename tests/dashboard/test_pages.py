@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from aifinops.dashboard.fmt import usd
-from aifinops.dashboard.pages import cache_hit_rate, group_rows
+from aifinops.web.fmt import usd
+from aifinops.web.pages import cache_hit_rate, group_rows
 from tests.dashboard.conftest import Company
 
 PAGES = ("/", "/teams", "/features", "/customers", "/customers/cust-001", "/models")

@@ -9,11 +9,11 @@ import pytest
 from starlette.requests import Request
 
 from aifinops.api.roles import Role
-from aifinops.dashboard import is_dashboard_path
-from aifinops.dashboard.auth import Session, safe_next
-from aifinops.dashboard.filters import View
-from aifinops.dashboard.fmt import gauge, money, sparkline, usd
-from aifinops.dashboard.pages import month_forecast
+from aifinops.web import is_dashboard_path
+from aifinops.web.auth import Session, safe_next
+from aifinops.web.filters import View
+from aifinops.web.fmt import gauge, money, sparkline, usd
+from aifinops.web.pages import month_forecast
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,6 @@ from aifinops.api.app import create_api_app
 from aifinops.api.context import RecorderProbe
 from aifinops.api.roles import Permission
 from aifinops.api.tokens import verify_token
-from aifinops.dashboard import create_dashboard_app, is_dashboard_path
 from aifinops.gateway.app import GatewayApp, MetricsAuthorizer, create_gateway_app
 from aifinops.gateway.asgi import Receive, Scope, Send
 from aifinops.gateway.guard import Guard
@@ -28,11 +27,12 @@ from aifinops.ingest.status import read_statuses
 from aifinops.ledger.db import create_ledger_engine
 from aifinops.pricing import PricingEngine
 from aifinops.settings import Settings, load_settings
+from aifinops.web import create_dashboard_app, is_dashboard_path
 
 
 class ServerApp:
     """``/api`` → the API; the dashboard's pages (``/``, ``/login``, ``/static/…``,
-    `aifinops.dashboard.is_dashboard_path`) → the dashboard; anything else → the gateway."""
+    `aifinops.web.is_dashboard_path`) → the dashboard; anything else → the gateway."""
 
     def __init__(self, gateway: GatewayApp, api: FastAPI, dashboard: ASGIApp | None = None) -> None:
         self.gateway = gateway

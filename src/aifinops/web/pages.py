@@ -15,10 +15,10 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from aifinops.dashboard.auth import Session
-from aifinops.dashboard.data import ApiReader, Call
-from aifinops.dashboard.filters import View
-from aifinops.dashboard.fmt import sparkline, to_decimal
+from aifinops.web.auth import Session
+from aifinops.web.data import ApiReader, Call
+from aifinops.web.filters import View
+from aifinops.web.fmt import sparkline, to_decimal
 
 Context = dict[str, Any]
 #: Rejections read for the Teams page (one page of the API); more is said as "at least".

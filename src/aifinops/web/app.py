@@ -1,7 +1,7 @@
 """`create_dashboard_app(engine, api)`: the dashboard's pages, served by `aifinops serve`.
 
 Server-rendered (Jinja2) pages that read every figure from the API app given
-(`aifinops.dashboard.data`), as the signed-in user; the chart library and the styles
+(`aifinops.web.data`), as the signed-in user; the chart library and the styles
 are files of this package (`static/`), so the dashboard works offline. Each answer
 carries a Content-Security-Policy that allows this site's own scripts and styles only.
 """
@@ -21,8 +21,8 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aifinops import __version__
-from aifinops.dashboard import fmt, pages
-from aifinops.dashboard.auth import (
+from aifinops.web import fmt, pages
+from aifinops.web.auth import (
     Authenticator,
     Session,
     may_use_dashboard,
@@ -32,8 +32,8 @@ from aifinops.dashboard.auth import (
     signed_out,
     to_login,
 )
-from aifinops.dashboard.data import ApiFailure, ApiReader
-from aifinops.dashboard.filters import View
+from aifinops.web.data import ApiFailure, ApiReader
+from aifinops.web.filters import View
 
 #: The paths the dashboard answers (`aifinops.api.server.ServerApp` routes them here).
 EXACT_PATHS = frozenset({"/", "/login", "/logout", "/teams", "/features", "/customers", "/models"})
@@ -88,7 +88,7 @@ class Dashboard:
         self.api = api
         self.auth = Authenticator(engine)
         self.env = Environment(
-            loader=PackageLoader("aifinops.dashboard", "templates"),
+            loader=PackageLoader("aifinops.web", "templates"),
             autoescape=select_autoescape(["html"]),
             trim_blocks=True,
             lstrip_blocks=True,
@@ -205,8 +205,6 @@ def create_dashboard_app(engine: Engine, api: ASGIApp) -> ASGIApp:
         Route("/customers", d.customers),
         Route("/customers/{customer_id}", d.statement),
         Route("/models", d.models),
-        Mount(
-            "/static", app=StaticFiles(packages=[("aifinops.dashboard", "static")]), name="static"
-        ),
+        Mount("/static", app=StaticFiles(packages=[("aifinops.web", "static")]), name="static"),
     ]
     return SecurityHeaders(Starlette(routes=routes))
