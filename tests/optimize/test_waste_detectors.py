@@ -357,7 +357,9 @@ def test_a_steady_system_prompt_over_time_is_clean(ledger: Engine) -> None:
 # --- context_bloat ------------------------------------------------------------------
 
 
-def test_context_bloat(ledger: Engine) -> None:
+def _stuffed(ledger: Engine, chunks: int = 40) -> None:
+    """10 gpt-4.1 calls of 21,000 input tokens (1,000 of them system) and ``chunks``
+    context chunks each."""
     record(
         ledger,
         calls(
@@ -367,9 +369,13 @@ def test_context_bloat(ledger: Engine) -> None:
             input_tokens=21_000,
             output_tokens=500,
             system_tokens=1_000,
-            context_chunks=40,
+            context_chunks=chunks,
         ),
     )
+
+
+def test_context_bloat(ledger: Engine) -> None:
+    _stuffed(ledger)
     [finding] = waste(ledger, "context_bloat")
     trimmed = 10 * 20_000 * (400 - 10 * 10) // 400
     assert trimmed == 150_000
@@ -456,18 +462,7 @@ def test_input_a_little_above_the_norm_is_clean(ledger: Engine) -> None:
 
 
 def test_few_chunks_are_clean(ledger: Engine) -> None:
-    record(
-        ledger,
-        calls(
-            10,
-            feature="health",
-            model="gpt-4.1",
-            input_tokens=21_000,
-            output_tokens=500,
-            system_tokens=1_000,
-            context_chunks=8,
-        ),
-    )
+    _stuffed(ledger, chunks=8)
     assert waste(ledger, "context_bloat") == []
 
 
@@ -528,18 +523,7 @@ def test_capped_or_normal_outputs_are_clean(ledger: Engine) -> None:
 
 
 def test_monthly_scaling_and_the_minimum(ledger: Engine) -> None:
-    record(
-        ledger,
-        calls(
-            10,
-            feature="health",
-            model="gpt-4.1",
-            input_tokens=21_000,
-            output_tokens=500,
-            system_tokens=1_000,
-            context_chunks=40,
-        ),
-    )
+    _stuffed(ledger)
     [finding] = waste(ledger, "context_bloat", end=DAY + timedelta(days=9))
     assert finding.monthly_saving_usd == Decimal(monthly(300_000_000, 10)) == Decimal("0.90")
     assert "× 30 / 10" in finding.method
@@ -551,18 +535,7 @@ def test_monthly_scaling_and_the_minimum(ledger: Engine) -> None:
 def test_a_range_running_into_the_future_is_scaled_over_the_days_so_far(
     ledger: Engine,
 ) -> None:
-    record(
-        ledger,
-        calls(
-            10,
-            feature="health",
-            model="gpt-4.1",
-            input_tokens=21_000,
-            output_tokens=500,
-            system_tokens=1_000,
-            context_chunks=40,
-        ),
-    )
+    _stuffed(ledger)
     month = WasteQuery(DAY, DAY + timedelta(days=27))  # "--month current" on DAY + 1
     with ledger.connect() as conn:
         doc = waste_document(conn, PricingEngine(), ALL, month, today=DAY + timedelta(days=1))
