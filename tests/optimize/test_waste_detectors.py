@@ -215,6 +215,28 @@ def test_a_model_that_is_not_top_tier_is_never_flagged(ledger: Engine) -> None:
     assert waste(ledger, "overpowered_model") == []
 
 
+def test_a_model_priced_like_the_top_tier_is_top_tier(ledger: Engine) -> None:
+    # o1 matches no default name pattern; its list input price is $15 per million
+    record(
+        ledger,
+        calls(
+            100,
+            feature="plan",
+            model="o1",
+            provider="openai",
+            input_tokens=10_000,
+            output_tokens=200,
+        ),
+    )
+    [finding] = waste(ledger, "overpowered_model", settings=WasteSettings())
+    assert finding.evidence["model"] == "o1"
+    assert "without eval justification" in finding.method
+    names_only = WasteSettings(top_tier_min_input_usd_per_mtok=None)
+    assert waste(ledger, "overpowered_model", settings=names_only) == []
+    above = WasteSettings(top_tier_min_input_usd_per_mtok=Decimal("15.01"))
+    assert waste(ledger, "overpowered_model", settings=above) == []
+
+
 # --- system_prompt_growth -----------------------------------------------------------
 
 

@@ -29,7 +29,12 @@ def test_values() -> None:
             "system_share": 0.6,
             "system_share_growth_ratio": "1.05",
             "input_norm_factor": 8,
+            "top_tier_min_input_usd_per_mtok": None,
         }
+    )
+    assert s.top_tier_min_input_usd_per_mtok is None
+    assert parse_waste_settings({"top_tier_min_input_usd_per_mtok": "20"}) == WasteSettings(
+        top_tier_min_input_usd_per_mtok=Decimal(20)
     )
     assert (s.system_share, s.system_share_growth_ratio) == (Decimal("0.6"), Decimal("1.05"))
     assert s.input_norm_factor == 8
@@ -51,6 +56,7 @@ def test_values() -> None:
         ({"system_share": 1.5}, "optimize.system_share"),
         ({"system_share_growth_ratio": 1.5}, "optimize.system_share_growth_ratio"),
         ({"input_norm_factor": 1}, "optimize.input_norm_factor"),
+        ({"top_tier_min_input_usd_per_mtok": "cheap"}, "optimize.top_tier_min_input_usd_per_mtok"),
         ({"feature_tolerance": {"x": -1}}, "optimize.feature_tolerance.x"),
         ({"colour": "red"}, "optimize.colour"),
     ],

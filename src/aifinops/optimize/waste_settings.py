@@ -6,7 +6,7 @@ The defaults (`WasteSettings`) are documented in docs/optimize.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -36,6 +36,9 @@ class WasteConfigError(ValueError):
 class WasteSettings:
     #: fnmatch patterns (case-insensitive) of top-tier models (overpowered_model).
     top_tier_models: tuple[str, ...] = DEFAULT_TOP_TIER
+    #: Also top tier: a list price for uncached input of at least this many USD per
+    #: million tokens (None: names only). $15 is Claude Opus 4.1's, o1's and gpt-5-pro's.
+    top_tier_min_input_usd_per_mtok: Decimal | None = Decimal("15")
     #: A cheaper model qualifies when its eval score ≥ the current model's − tolerance.
     eval_tolerance: Decimal = Decimal("0.02")
     #: Per-feature tolerance overriding `eval_tolerance`.
@@ -107,6 +110,27 @@ def _tolerances(value: object) -> tuple[tuple[str, Decimal], ...]:
     )
 
 
+def _whole(name: str, value: object) -> int:
+    return _int(name, value, 1)
+
+
+_ONE = Decimal(1)
+_ZERO = Decimal(0)
+#: How each key is read (the rest are whole numbers ≥ 1).
+_PARSERS: dict[str, Callable[[str, object], Any]] = {
+    "top_tier_models": lambda _n, v: _patterns(v),
+    "feature_tolerance": lambda _n, v: _tolerances(v),
+    "eval_tolerance": lambda n, v: _decimal(n, v, _ZERO, _ONE),
+    "volatile_share": lambda n, v: _decimal(n, v, _ZERO, _ONE),
+    "system_share": lambda n, v: _decimal(n, v, _ZERO, _ONE),
+    "system_growth_ratio": lambda n, v: _decimal(n, v, _ONE),
+    "system_share_growth_ratio": lambda n, v: _decimal(n, v, _ONE),
+    "top_tier_min_input_usd_per_mtok": lambda n, v: None if v is None else _decimal(n, v, _ZERO),
+    "min_monthly_saving_usd": lambda n, v: _decimal(n, v, _ZERO),
+    "input_norm_factor": lambda n, v: _int(n, v, 2),
+}
+
+
 def parse_waste_settings(raw: object) -> WasteSettings:
     """`WasteSettings` from the ``optimize`` section (None: the defaults)."""
     if raw is None:
@@ -116,21 +140,9 @@ def parse_waste_settings(raw: object) -> WasteSettings:
     unknown = sorted(set(raw) - set(_KEYS))
     if unknown:
         raise WasteConfigError(f"optimize.{unknown[0]}", f"unknown key; known: {', '.join(_KEYS)}")
-    values: dict[str, Any] = {}
-    one = Decimal(1)
-    for name, value in raw.items():
-        if name == "top_tier_models":
-            values[name] = _patterns(value)
-        elif name == "feature_tolerance":
-            values[name] = _tolerances(value)
-        elif name in ("eval_tolerance", "volatile_share", "system_share"):
-            values[name] = _decimal(name, value, Decimal(0), one)
-        elif name in ("system_growth_ratio", "system_share_growth_ratio"):
-            values[name] = _decimal(name, value, one)
-        elif name == "min_monthly_saving_usd":
-            values[name] = _decimal(name, value, Decimal(0))
-        else:
-            values[name] = _int(name, value, 2 if name == "input_norm_factor" else 1)
+    values: dict[str, Any] = {
+        name: _PARSERS.get(name, _whole)(name, value) for name, value in raw.items()
+    }
     settings = WasteSettings(**values)
     if settings.trim_top_k >= settings.max_chunks:
         raise WasteConfigError(

@@ -2,10 +2,13 @@
 is good enough.
 
 A model is top tier when it matches one of ``top_tier_models`` (fnmatch, case-
-insensitive). For each feature running one, its eval scores are read (the latest run per
-model, prompt version and metric, `aifinops.optimize.evals`): the scores of the prompt
-version the traffic ran on when there are any, else those recorded without a version,
-else any version; one metric (the current model's). A candidate is another model of the
+insensitive) or its list price for uncached input (first tier, on the window's last
+day) is at least ``top_tier_min_input_usd_per_mtok`` per million tokens — the
+providers' top price tier, whatever the model is called. For each feature running one,
+its eval scores are read (the latest run per model, prompt version and metric,
+`aifinops.optimize.evals`): the scores of the prompt version the traffic ran on when
+there are any, else those recorded without a version, else any version; one metric (the
+current model's). A candidate is another model of the
 same provider with a score ≥ the current model's score − the feature's tolerance and a
 known price. Saving: the same calls' tokens (input, cache reads and writes, output)
 re-priced on the cheapest such candidate, in the same service tier and batch mode.
@@ -30,9 +33,17 @@ from aifinops.optimize.waste.pricer import Target, Tokens
 KIND = "overpowered_model"
 
 
-def is_top_tier(model: str, patterns: Sequence[str]) -> bool:
-    name = model.lower()
-    return any(fnmatch.fnmatchcase(name, p.lower()) for p in patterns)
+def is_top_tier(ctx: Context, target: Target) -> bool:
+    """Named top tier (``top_tier_models``), or priced like it: a list input price of at
+    least ``top_tier_min_input_usd_per_mtok`` per million tokens."""
+    name = target.model.lower()
+    if any(fnmatch.fnmatchcase(name, p.lower()) for p in ctx.settings.top_tier_models):
+        return True
+    floor = ctx.settings.top_tier_min_input_usd_per_mtok
+    if floor is None:
+        return False
+    price = ctx.pricer.list_input_usd_per_mtok(target)
+    return price is not None and price >= floor
 
 
 def _scores_for(evals: Sequence[EvalRecord], feature: str, version: str) -> list[EvalRecord]:
@@ -74,7 +85,7 @@ def _merge(groups: list[Group]) -> tuple[Tokens, int, int, str]:
 def detect(ctx: Context, groups: list[Group], evals: Sequence[EvalRecord]) -> list[Finding]:
     by_key: dict[tuple[object, ...], list[Group]] = defaultdict(list)
     for g in groups:
-        if is_top_tier(g.model, ctx.settings.top_tier_models):
+        if is_top_tier(ctx, g.target):
             by_key[(g.team, g.feature, g.prompt_version, g.target)].append(g)
     out = []
     for (team, feature, version, target), members in by_key.items():

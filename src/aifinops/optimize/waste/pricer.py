@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 from aifinops.pricing import PricingEngine
 from aifinops.pricing.engine import apply_discount, card_cost_pico, round_pico_to_nano
@@ -74,3 +75,12 @@ class Pricer:
             round_pico_to_nano(card_cost_pico(period.effective_card, counts, per_call_input)),
             period.discount_bp,
         )
+
+    def list_input_usd_per_mtok(self, target: Target) -> Decimal | None:
+        """The list price of a million uncached input tokens (the first tier) on ``day``;
+        None when the model has no price."""
+        plan = self.engine.plan(target.provider, target.model, target.service_tier, target.batch)
+        if plan is None:
+            return None
+        pico = card_cost_pico(plan.period_at(self.day).list_card, Tokens(1_000_000).vector(), 1)
+        return Decimal(pico) / 10**12

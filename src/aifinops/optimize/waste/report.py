@@ -63,7 +63,7 @@ def find_waste(
     if _volatile_candidates(groups):
         hourly = load_system_windows(conn, query.start, query.end, **filters)
         found += caching.volatile(ctx, groups, hourly)
-    top = [g for g in groups if models.is_top_tier(g.model, settings.top_tier_models)]
+    top = [g for g in groups if models.is_top_tier(ctx, g.target)]
     if top:
         evals = [r for f in sorted({g.feature for g in top}) for r in load_evals(conn, f)]
         found += models.detect(ctx, top, evals)
