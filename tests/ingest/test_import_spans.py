@@ -220,3 +220,21 @@ def test_worker_import_uses_spans(tmp_path: Path) -> None:
     assert dump(one) == dump(two)
     one.dispose()
     two.dispose()
+
+
+def test_a_span_keeps_temporary_data_on_disk_and_restores_the_setting(tmp_path: Path) -> None:
+    from aifinops.ledger.writer import SpanWriter, prepare_params
+    from tests.ledger.helpers import row
+
+    engine = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2  # MEMORY
+        conn.commit()
+        conn.begin()
+        span = SpanWriter(conn)
+        assert span.write(prepare_params([row(1), row(2)], "sqlite")) == 2
+        assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 1  # FILE
+        span.finish()
+        conn.commit()
+        assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2
+    engine.dispose()

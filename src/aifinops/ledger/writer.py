@@ -310,6 +310,13 @@ class SpanWriter:
     commit, so the caller commits after every batch there: see `defers_rollups`).
     Until `finish` the span's events are in the transaction but not in the rollups, so
     the caller commits only after it.
+
+    While a span is open its connection keeps temporary data (the statement journals of
+    upserts that touch many pages of a big rollup, the sorters of the grouping) in
+    temporary files rather than memory (``PRAGMA temp_store``, restored by `finish`):
+    in memory they grew with the ledger (+100 MiB peak at 1,000,000 events); on disk
+    memory stays flat and the import is no slower. The database file and its
+    durability are untouched.
     """
 
     def __init__(self, conn: Connection) -> None:
@@ -318,6 +325,7 @@ class SpanWriter:
         self._cursor: Any = None
         self._before = 0
         self._pending = 0
+        self._temp_store = 0
 
     def write(self, params: list[tuple[Any, ...]]) -> int:
         """Insert one batch (see `prepare_params`); returns how many were new."""
@@ -326,8 +334,11 @@ class SpanWriter:
         if not self.defers_rollups:
             return write_params(self.conn, params)
         if self._cursor is None:
-            self._cursor = _cursor(self.conn)
-            self._before = _max_rowid(self._cursor)
+            self._cursor = cursor = _cursor(self.conn)
+            cursor.execute("PRAGMA temp_store")
+            self._temp_store = int(cursor.fetchone()[0])
+            cursor.execute("PRAGMA temp_store = FILE")
+            self._before = _max_rowid(cursor)
         inserted = _insert_sqlite(self._cursor, params)
         self._pending += inserted
         return inserted
@@ -338,6 +349,7 @@ class SpanWriter:
             return
         if self._pending:
             _roll_up_sqlite(self.conn, self._cursor, self._before)
+        self._cursor.execute(f"PRAGMA temp_store = {self._temp_store}")
         self._cursor.close()
         self._cursor = None
         self._pending = 0
