@@ -236,5 +236,16 @@ def test_a_span_keeps_temporary_data_on_disk_and_restores_the_setting(tmp_path: 
         assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 1  # FILE
         span.finish()
         conn.commit()
+        span.close()
         assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2
+        conn.commit()
+        # a span begun after other writes of its transaction cannot switch: it keeps MEMORY
+        conn.exec_driver_sql("CREATE TEMP TABLE scratch (a)")
+        conn.exec_driver_sql("INSERT INTO scratch VALUES (1)")
+        span = SpanWriter(conn)
+        assert span.write(prepare_params([row(3)], "sqlite")) == 1
+        assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2
+        span.finish()
+        conn.commit()
+        span.close()
     engine.dispose()

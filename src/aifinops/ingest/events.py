@@ -189,9 +189,14 @@ class _Writer:
     def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
         if exc_type is None:
             self.commit()
-        elif self._conn is not None:
-            self._conn.close()  # rolls the open span back
+        elif self._conn is not None and self._span is not None:
+            conn, span = self._conn, self._span
             self._conn = self._span = None
+            try:
+                conn.rollback()
+                span.close()
+            finally:
+                conn.close()
 
     def write(self, batch: PreparedBatch) -> None:
         summary = self.summary
@@ -228,6 +233,7 @@ class _Writer:
         try:
             span.finish()
             conn.commit()
+            span.close()
         finally:
             conn.close()
 

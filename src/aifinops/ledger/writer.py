@@ -313,10 +313,12 @@ class SpanWriter:
 
     While a span is open its connection keeps temporary data (the statement journals of
     upserts that touch many pages of a big rollup, the sorters of the grouping) in
-    temporary files rather than memory (``PRAGMA temp_store``, restored by `finish`):
-    in memory they grew with the ledger (+100 MiB peak at 1,000,000 events); on disk
-    memory stays flat and the import is no slower. The database file and its
-    durability are untouched.
+    temporary files rather than memory (``PRAGMA temp_store``, restored by `close`,
+    which the caller calls after its commit or rollback): in memory they grew with the
+    ledger (+100 MiB peak at 1,000,000 events); on disk memory stays flat and the import
+    is no slower. The database file and its durability are untouched. SQLite can only
+    switch this outside a transaction, so a span begun after other writes of the same
+    transaction keeps the connection's setting.
     """
 
     def __init__(self, conn: Connection) -> None:
@@ -325,7 +327,7 @@ class SpanWriter:
         self._cursor: Any = None
         self._before = 0
         self._pending = 0
-        self._temp_store = 0
+        self._temp_store: int | None = None
 
     def write(self, params: list[tuple[Any, ...]]) -> int:
         """Insert one batch (see `prepare_params`); returns how many were new."""
@@ -335,9 +337,7 @@ class SpanWriter:
             return write_params(self.conn, params)
         if self._cursor is None:
             self._cursor = cursor = _cursor(self.conn)
-            cursor.execute("PRAGMA temp_store")
-            self._temp_store = int(cursor.fetchone()[0])
-            cursor.execute("PRAGMA temp_store = FILE")
+            self._temp_store = _use_temp_files(cursor)
             self._before = _max_rowid(cursor)
         inserted = _insert_sqlite(self._cursor, params)
         self._pending += inserted
@@ -349,10 +349,28 @@ class SpanWriter:
             return
         if self._pending:
             _roll_up_sqlite(self.conn, self._cursor, self._before)
-        self._cursor.execute(f"PRAGMA temp_store = {self._temp_store}")
         self._cursor.close()
         self._cursor = None
         self._pending = 0
+
+    def close(self) -> None:
+        """Restore the connection's ``temp_store``; call after the commit or rollback."""
+        if self._temp_store is not None:
+            cursor = _cursor(self.conn)
+            cursor.execute(f"PRAGMA temp_store = {self._temp_store}")
+            cursor.close()
+            self._temp_store = None
+
+
+def _use_temp_files(cursor: Any) -> int | None:
+    """Keep temporary data in files, unless a transaction is open (SQLite cannot switch
+    then); returns the setting to restore, or None when unchanged."""
+    if cursor.connection.in_transaction:
+        return None
+    cursor.execute("PRAGMA temp_store")
+    previous = int(cursor.fetchone()[0])
+    cursor.execute("PRAGMA temp_store = FILE")
+    return previous
 
 
 def write_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> WriteResult:
