@@ -249,3 +249,45 @@ def test_a_span_keeps_temporary_data_on_disk_and_restores_the_setting(tmp_path: 
         conn.commit()
         span.close()
     engine.dispose()
+
+
+def test_the_span_mark_is_read_under_the_write_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another writer (a gateway on the same file) cannot slip its events in between the
+    span's reading of the largest rowid and its inserts: they would be rolled up twice."""
+    import sqlite3
+
+    from aifinops.ledger import writer
+    from aifinops.ledger.writer import SpanWriter, prepare_params, write_rows
+    from tests.ledger.helpers import row
+
+    db = tmp_path / "ledger.db"
+    engine = open_ledger(f"sqlite:///{db}")
+    other = sqlite3.connect(db, timeout=0, isolation_level=None)
+    blocked: list[str] = []
+    read_mark = writer._max_rowid
+
+    def racing(cursor: Any) -> int:
+        mark = read_mark(cursor)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            blocked.append(str(exc))
+        else:
+            other.execute("ROLLBACK")
+        return mark
+
+    monkeypatch.setattr(writer, "_max_rowid", racing)
+    with engine.connect() as conn:
+        conn.begin()
+        span = SpanWriter(conn)
+        span.write(prepare_params([row(1), row(2)], "sqlite"))
+        span.finish()
+        conn.commit()
+        span.close()
+    with engine.begin() as conn:
+        write_rows(conn, [row(3)])
+    other.close()
+    assert blocked and all("locked" in b for b in blocked)
+    engine.dispose()

@@ -13,8 +13,9 @@ SQL does the rest in the database:
 So replaying a file adds nothing anywhere, the aggregation runs in SQL rather than in
 Python, and the events and their rollup deltas land together or not at all. On
 PostgreSQL step 1 is ``INSERT … ON CONFLICT DO NOTHING RETURNING`` feeding step 2 in one
-statement, exact even when writers race on the same ids; on SQLite (one writer) the new
-rows are those above the largest rowid the batch started with.
+statement, exact even when writers race on the same ids; on SQLite the new rows are
+those above the largest rowid, read once the batch holds the write lock (``BEGIN
+IMMEDIATE``), so a gateway writing into the same file cannot slip rows in between.
 
 Bulk imports on SQLite go through `SpanWriter`: several batches share one transaction,
 each inserted as it comes (step 1), and step 2 runs once over all of them before the
@@ -205,6 +206,11 @@ def _used_columns(params: list[tuple[Any, ...]]) -> list[int]:
 
 
 def _max_rowid(cursor: Any) -> int:
+    """The largest rowid of the events, read inside a write transaction (begun here with
+    ``BEGIN IMMEDIATE`` when none is open): no other writer (a gateway recording into
+    the same file) can add rows between this read and the inserts after it."""
+    if not cursor.connection.in_transaction:
+        cursor.execute("BEGIN IMMEDIATE")
     cursor.execute("SELECT coalesce(max(rowid), 0) FROM usage_events")
     return int(cursor.fetchone()[0])
 
