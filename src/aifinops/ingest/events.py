@@ -2,8 +2,10 @@
 
 Memory stays flat: rows stream from the file in batches of `BATCH_ROWS`. Each batch is
 *prepared* — parsed, validated into flat canonical rows, priced in one `price_many`
-call and turned into insert parameters — then *written* in one transaction
-(idempotent on ``event_id``, so a replayed file adds nothing).
+call and turned into insert parameters — then *written* (idempotent on ``event_id``,
+so a replayed file adds nothing). On SQLite the batches of up to `SPAN_ROWS` events
+share one transaction whose rollups are updated once, before its commit
+(`aifinops.ledger.writer.SpanWriter`); on PostgreSQL each batch is its own transaction.
 
 Preparing is pure and CPU-bound, so for JSONL files it runs in worker processes while
 the main process writes the previous batch (`workers` > 0); batches are written in file
@@ -19,11 +21,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from aifinops.ingest.files import Row, parse_json_line
 from aifinops.ingest.raw import converter_for
-from aifinops.ledger.writer import prepare_params, set_cost, write_params
+from aifinops.ledger.writer import SpanWriter, prepare_params, set_cost
 from aifinops.pricing import PricingEngine, RateBook
 from aifinops.pricing.bulk import price_many
 from aifinops.pricing.columns import flat_to_columns
@@ -31,6 +33,10 @@ from aifinops.usage import RecordError
 
 BATCH_ROWS = 5_000
 IN_FLIGHT = 3
+#: Events per transaction on SQLite: batches are inserted as they come and rolled up
+#: together before the commit (`SpanWriter`); a crash loses at most this many, which a
+#: re-import restores (it is idempotent).
+SPAN_ROWS = 50_000
 
 #: Turns one input row into validated flat canonical fields (raises `RecordError`).
 Converter = Callable[[Mapping[str, Any]], dict[str, Any]]
@@ -153,18 +159,44 @@ def validate(
 
 
 class _Writer:
-    """Writes prepared batches in order and keeps the running summary."""
+    """Writes prepared batches in order and keeps the running summary.
+
+    Batches go into one transaction until `SPAN_ROWS` events (on SQLite; every batch
+    commits on PostgreSQL), whose rollups are then updated together and committed.
+    Use as a context manager: leaving it commits the open span, or rolls it back when
+    an exception is raised.
+    """
 
     def __init__(
         self,
         db: Engine,
         on_reject: Callable[[Rejection], None],
         on_batch: Callable[[ImportSummary], None] | None,
+        span_rows: int = SPAN_ROWS,
     ) -> None:
         self.db = db
         self.on_reject = on_reject
         self.on_batch = on_batch
+        self.span_rows = span_rows
         self.summary = ImportSummary()
+        self._conn: Connection | None = None
+        self._span: SpanWriter | None = None
+        self._span_size = 0
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if exc_type is None:
+            self.commit()
+        elif self._conn is not None and self._span is not None:
+            conn, span = self._conn, self._span
+            self._conn = self._span = None
+            try:
+                conn.rollback()
+                span.close()
+            finally:
+                conn.close()
 
     def write(self, batch: PreparedBatch) -> None:
         summary = self.summary
@@ -173,13 +205,37 @@ class _Writer:
         summary.rows += batch.rows
         summary.rejected += len(batch.rejections)
         if batch.params:
-            with self.db.begin() as conn:
-                inserted = write_params(conn, batch.params)
+            span = self._open()
+            inserted = span.write(batch.params)
+            self._span_size += len(batch.params)
             summary.imported += inserted
             summary.duplicates += batch.valid - inserted
             summary.unpriced += batch.unpriced
+            if not span.defers_rollups or self._span_size >= self.span_rows:
+                self.commit()
         if self.on_batch is not None:
             self.on_batch(summary)
+
+    def _open(self) -> SpanWriter:
+        if self._span is None:
+            self._conn = self.db.connect()
+            self._conn.begin()
+            self._span = SpanWriter(self._conn)
+        return self._span
+
+    def commit(self) -> None:
+        """Roll up and commit the open span, if any."""
+        if self._conn is None or self._span is None:
+            return
+        conn, span = self._conn, self._span
+        self._conn = self._span = None
+        self._span_size = 0
+        try:
+            span.finish()
+            conn.commit()
+            span.close()
+        finally:
+            conn.close()
 
 
 def import_events(
@@ -191,11 +247,12 @@ def import_events(
     on_reject: Callable[[Rejection], None],
     on_batch: Callable[[ImportSummary], None] | None = None,
     batch_rows: int = BATCH_ROWS,
+    span_rows: int = SPAN_ROWS,
 ) -> ImportSummary:
     """Import ``rows`` in this process; bad rows go to ``on_reject``, the others are imported."""
-    writer = _Writer(db, on_reject, on_batch)
-    for batch in _batches(rows, batch_rows):
-        writer.write(prepare(batch, convert, pricing, db.dialect.name))
+    with _Writer(db, on_reject, on_batch, span_rows) as writer:
+        for batch in _batches(rows, batch_rows):
+            writer.write(prepare(batch, convert, pricing, db.dialect.name))
     return writer.summary
 
 
@@ -209,12 +266,15 @@ def import_json_lines(
     on_reject: Callable[[Rejection], None],
     on_batch: Callable[[ImportSummary], None] | None = None,
     batch_rows: int = BATCH_ROWS,
+    span_rows: int = SPAN_ROWS,
 ) -> ImportSummary:
     """Import numbered JSONL lines, preparing batches in ``workers`` processes."""
-    writer = _Writer(db, on_reject, on_batch)
     pending: deque[Future[PreparedBatch]] = deque()
     dialect = db.dialect.name
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with (
+        _Writer(db, on_reject, on_batch, span_rows) as writer,
+        ProcessPoolExecutor(workers) as pool,
+    ):
         for batch in _batches(lines, batch_rows):
             pending.append(pool.submit(prepare_lines, batch, file_format, rates, dialect))
             if len(pending) >= IN_FLIGHT:

@@ -13,8 +13,18 @@ SQL does the rest in the database:
 So replaying a file adds nothing anywhere, the aggregation runs in SQL rather than in
 Python, and the events and their rollup deltas land together or not at all. On
 PostgreSQL step 1 is ``INSERT … ON CONFLICT DO NOTHING RETURNING`` feeding step 2 in one
-statement, exact even when writers race on the same ids; on SQLite (one writer) the new
-rows are those above the largest rowid the transaction started with.
+statement, exact even when writers race on the same ids; on SQLite the new rows are
+those above the largest rowid, read once the batch holds the write lock (``BEGIN
+IMMEDIATE``), so a gateway writing into the same file cannot slip rows in between.
+
+Bulk imports on SQLite go through `SpanWriter`: several batches share one transaction,
+each inserted as it comes (step 1), and step 2 runs once over all of them before the
+commit. The rollups are the four grouped upserts either way, just over more rows at
+once: fewer, larger upserts and commits, which is where an import's time went (see
+docs/benchmarks.md, "Import in spans"). Aggregating batches in Python instead (in the
+import's worker processes) was measured and not taken: its upserts of the aggregated
+rows cost as much as the SQL ones, and the aggregation's Python CPU is more than the SQL
+grouping it would save.
 """
 
 from __future__ import annotations
@@ -195,15 +205,23 @@ def _used_columns(params: list[tuple[Any, ...]]) -> list[int]:
     return used
 
 
-def _write_sqlite(conn: Connection, params: list[tuple[Any, ...]]) -> int:
-    """Insert straight into the ledger, then roll up the rows this batch added.
+def _max_rowid(cursor: Any) -> int:
+    """The largest rowid of the events, read inside a write transaction (begun here with
+    ``BEGIN IMMEDIATE`` when none is open): no other writer (a gateway recording into
+    the same file) can add rows between this read and the inserts after it."""
+    if not cursor.connection.in_transaction:
+        cursor.execute("BEGIN IMMEDIATE")
+    cursor.execute("SELECT coalesce(max(rowid), 0) FROM usage_events")
+    return int(cursor.fetchone()[0])
+
+
+def _insert_sqlite(cursor: Any, params: list[tuple[Any, ...]]) -> int:
+    """Insert the events not recorded yet; returns how many were new.
 
     SQLite has one writer and gives a new row the rowid after the largest, so the rows
-    this transaction inserted are exactly those above the largest rowid it started with.
+    this statement inserted are exactly those above the largest rowid before it.
     """
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    cursor.execute("SELECT coalesce(max(rowid), 0) FROM usage_events")
-    before = int(cursor.fetchone()[0])
+    before = _max_rowid(cursor)
     # Binding is the cost of executemany: bind only the columns this batch uses.
     used = _used_columns(params)
     names = ", ".join(EVENT_COLUMNS[j] for j in used)
@@ -214,20 +232,36 @@ def _write_sqlite(conn: Connection, params: list[tuple[Any, ...]]) -> int:
         [pick(p) for p in params],
     )
     cursor.execute("SELECT count(*) FROM usage_events WHERE rowid > ?", (before,))
-    inserted = int(cursor.fetchone()[0])
+    return int(cursor.fetchone()[0])
+
+
+def _roll_up_sqlite(conn: Connection, cursor: Any, before: int) -> None:
+    """Add the events above rowid ``before`` to the four rollups."""
+    hour, day = hour_sql(conn)
+    new_rows = f"(SELECT * FROM usage_events WHERE rowid > {int(before)})"
+    cursor.execute(rollup_upsert(rollup_select(new_rows, hour, day)))
+    cursor.execute(rollup_upsert(daily_select(new_rows, day), "rollup_daily"))
+    cursor.execute(unit_upsert(new_rows, day, "sqlite"))
+    cursor.execute(waste_upsert(new_rows, hour, day, "sqlite"))
+
+
+def _write_sqlite(conn: Connection, params: list[tuple[Any, ...]]) -> int:
+    """Insert straight into the ledger, then roll up the rows this batch added."""
+    cursor = _cursor(conn)
+    before = _max_rowid(cursor)
+    inserted = _insert_sqlite(cursor, params)
     if inserted:
-        hour, day = hour_sql(conn)
-        new_rows = f"(SELECT * FROM usage_events WHERE rowid > {before})"
-        cursor.execute(rollup_upsert(rollup_select(new_rows, hour, day)))
-        cursor.execute(rollup_upsert(daily_select(new_rows, day), "rollup_daily"))
-        cursor.execute(unit_upsert(new_rows, day, "sqlite"))
-        cursor.execute(waste_upsert(new_rows, hour, day, "sqlite"))
+        _roll_up_sqlite(conn, cursor, before)
     cursor.close()
     return inserted
 
 
+def _cursor(conn: Connection) -> Any:
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
 def _write_postgres(conn: Connection, params: list[tuple[Any, ...]]) -> int:
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor = _cursor(conn)
     cursor.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} "
         "(LIKE usage_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
@@ -270,6 +304,79 @@ def write_params(conn: Connection, params: list[tuple[Any, ...]]) -> int:
     if conn.dialect.name == "postgresql":
         return _write_postgres(conn, params)
     return _write_sqlite(conn, params)
+
+
+class SpanWriter:
+    """Writes several batches in the caller's one transaction (bulk imports).
+
+    On SQLite each batch's events are inserted as it comes and the rollups of all of
+    them run once, in `finish`, over the rows the span added: one grouped upsert per
+    rollup for the whole span instead of one per batch, and one commit. On PostgreSQL
+    each batch is written at once with `write_params` (its staging table is emptied at
+    commit, so the caller commits after every batch there: see `defers_rollups`).
+    Until `finish` the span's events are in the transaction but not in the rollups, so
+    the caller commits only after it.
+
+    While a span is open its connection keeps temporary data (the statement journals of
+    upserts that touch many pages of a big rollup, the sorters of the grouping) in
+    temporary files rather than memory (``PRAGMA temp_store``, restored by `close`,
+    which the caller calls after its commit or rollback): in memory they grew with the
+    ledger (+100 MiB peak at 1,000,000 events); on disk memory stays flat and the import
+    is no slower. The database file and its durability are untouched. SQLite can only
+    switch this outside a transaction, so a span begun after other writes of the same
+    transaction keeps the connection's setting.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.defers_rollups = conn.dialect.name != "postgresql"
+        self._cursor: Any = None
+        self._before = 0
+        self._pending = 0
+        self._temp_store: int | None = None
+
+    def write(self, params: list[tuple[Any, ...]]) -> int:
+        """Insert one batch (see `prepare_params`); returns how many were new."""
+        if not params:
+            return 0
+        if not self.defers_rollups:
+            return write_params(self.conn, params)
+        if self._cursor is None:
+            self._cursor = cursor = _cursor(self.conn)
+            self._temp_store = _use_temp_files(cursor)
+            self._before = _max_rowid(cursor)
+        inserted = _insert_sqlite(self._cursor, params)
+        self._pending += inserted
+        return inserted
+
+    def finish(self) -> None:
+        """Roll up what the span inserted (SQLite); call before the commit."""
+        if self._cursor is None:
+            return
+        if self._pending:
+            _roll_up_sqlite(self.conn, self._cursor, self._before)
+        self._cursor.close()
+        self._cursor = None
+        self._pending = 0
+
+    def close(self) -> None:
+        """Restore the connection's ``temp_store``; call after the commit or rollback."""
+        if self._temp_store is not None:
+            cursor = _cursor(self.conn)
+            cursor.execute(f"PRAGMA temp_store = {self._temp_store}")
+            cursor.close()
+            self._temp_store = None
+
+
+def _use_temp_files(cursor: Any) -> int | None:
+    """Keep temporary data in files, unless a transaction is open (SQLite cannot switch
+    then); returns the setting to restore, or None when unchanged."""
+    if cursor.connection.in_transaction:
+        return None
+    cursor.execute("PRAGMA temp_store")
+    previous = int(cursor.fetchone()[0])
+    cursor.execute("PRAGMA temp_store = FILE")
+    return previous
 
 
 def write_rows(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> WriteResult:

@@ -1,0 +1,118 @@
+"""Where an import's writer spends its time, statement by statement, on SQLite.
+
+    .venv/bin/python bench/import_profile.py [--events 200000] [--span 50000] [--span 5000]
+
+Prepares every batch of a generated file first (parse, validate, price: the workers'
+part, timed in this one process), then writes them the importer's way, one
+`SpanWriter` transaction per --span events (5000, the batch size, is one transaction
+per batch as before spans), into a fresh ledger, timing the insert, each rollup upsert
+and the commit. Wall and CPU time of the whole write are printed; a busy machine moves
+the wall time (the load average is printed beside it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from _ledger_fill import ROOT, generate
+from aifinops.ingest.events import BATCH_ROWS, PreparedBatch, _batches, prepare_lines
+from aifinops.ingest.files import numbered_lines
+from aifinops.ledger import writer
+from aifinops.ledger.db import open_ledger
+from aifinops.pricing import RateBook
+
+ROLLUPS = ("hourly", "daily", "unit", "waste")  # the order of writer._roll_up_sqlite
+
+
+class _TimedCursor:
+    """A DB-API cursor that adds each statement's time to ``times``."""
+
+    def __init__(self, cursor: Any, times: dict[str, float]) -> None:
+        self.cursor = cursor
+        self.connection = cursor.connection
+        self.times = times
+        self.upserts = 0
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        t = time.perf_counter()
+        result = self.cursor.execute(sql, *args)
+        if sql.startswith("INSERT INTO"):
+            self.times[ROLLUPS[self.upserts % len(ROLLUPS)]] += time.perf_counter() - t
+            self.upserts += 1
+        else:
+            self.times["other statements"] += time.perf_counter() - t
+        return result
+
+    def executemany(self, sql: str, params: Any) -> Any:
+        t = time.perf_counter()
+        result = self.cursor.executemany(sql, params)
+        self.times["insert (executemany)"] += time.perf_counter() - t
+        return result
+
+    def fetchone(self) -> Any:
+        return self.cursor.fetchone()
+
+    def close(self) -> None:
+        self.cursor.close()
+
+
+def profile(batches: list[PreparedBatch], db: Path, span: int) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    engine = open_ledger(f"sqlite:///{db}")
+    times: dict[str, float] = defaultdict(float)
+    plain = writer._cursor
+    writer._cursor = lambda conn: _TimedCursor(plain(conn), times)  # type: ignore[assignment]
+    load = Path("/proc/loadavg").read_text().split()[0]
+    wall, cpu = time.perf_counter(), time.process_time()
+    per_span = max(span // BATCH_ROWS, 1)
+    try:
+        for first in range(0, len(batches), per_span):
+            with engine.connect() as conn:
+                conn.begin()
+                spans = writer.SpanWriter(conn)
+                for batch in batches[first : first + per_span]:
+                    t = time.perf_counter()
+                    spans.write(batch.params)
+                    times["write() in Python"] += time.perf_counter() - t
+                spans.finish()
+                t = time.perf_counter()
+                conn.commit()
+                times["commit"] += time.perf_counter() - t
+                spans.close()
+    finally:
+        writer._cursor = plain  # type: ignore[method-assign]
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    times["write() in Python"] -= times["insert (executemany)"] + times["other statements"]
+    parts = ", ".join(f"{k} {v:.2f}" for k, v in times.items())
+    print(f"span {span:,}: write {wall:.2f} s wall, {cpu:.2f} s CPU (load {load}); {parts}")
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--span", type=int, action="append")
+    parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out" / "import_ab")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    source = args.workdir / f"events-{args.events}.jsonl"
+    if not source.exists():
+        generate(source, args.events, seed=7)
+    t = time.perf_counter()
+    with source.open("rb") as binary:
+        batches = [
+            prepare_lines(lines, "canonical", RateBook(), "sqlite")
+            for lines in _batches(numbered_lines(binary), BATCH_ROWS)
+        ]
+    print(f"prepare (parse, validate, price) in one process: {time.perf_counter() - t:.2f} s")
+    for span in args.span or [50_000, BATCH_ROWS]:
+        profile(batches, args.workdir / "profile.db", span)
+
+
+if __name__ == "__main__":
+    main()
