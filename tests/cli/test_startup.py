@@ -96,8 +96,8 @@ def ledger_url(tmp_path: Path) -> str:
 def test_waste_and_report_load_no_server_or_alembic(tmp_path: Path, ledger_url: str) -> None:
     # the settings (YAML), their negotiated rates (genai_prices) and the ledger (SQLAlchemy)
     reads = ["genai_prices", "pydantic", "sqlalchemy", "yaml"]
-    # the eval scores' reader (optimize.evals) comes with bulk pricing (NumPy) and orjson
-    assert loaded(["waste"], tmp_path, ledger_url) == sorted([*reads, "numpy", "orjson"])
+    # and the eval scores' reader (aifinops.ingest.files: orjson), without bulk pricing
+    assert loaded(["waste"], tmp_path, ledger_url) == sorted([*reads, "orjson"])
     assert loaded(["report", "spend", "--month", "last"], tmp_path, ledger_url) == reads
 
 

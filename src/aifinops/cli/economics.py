@@ -27,7 +27,7 @@ from aifinops.cli.report import report_app
 from aifinops.economics import render
 
 if TYPE_CHECKING:
-    from aifinops.ingest.events import Rejection
+    from aifinops.ingest.files import Rejection
 
 
 class DocFormat(StrEnum):

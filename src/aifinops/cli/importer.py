@@ -27,7 +27,7 @@ from aifinops.cli.common import (
 from aifinops.ingest.raw import converter_for
 
 if TYPE_CHECKING:
-    from aifinops.ingest.events import Rejection
+    from aifinops.ingest.files import Rejection
 
 #: One worker process parses and prices while this one writes: the two stages are about
 #: equal, so more workers only help on machines with more cores than two.
