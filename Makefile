@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-pricing bench-sim bench-ledger bench-gateway bench-api bench-economics bench-governance bench-dashboard bench-routing bench-waste clean
+.PHONY: demo test lint bench bench-startup bench-pricing bench-sim bench-ledger bench-gateway bench-api bench-economics bench-governance bench-dashboard bench-routing bench-waste clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ lint: $(STAMP)
 # Benchmarks print Markdown with how they were run; their latest figures go into
 # docs/benchmarks.md. bench-sim and bench-gateway need wrk (apt-get install -y wrk);
 # bench-gateway also uses nginx (apt-get install -y nginx) and builds a LiteLLM venv.
-bench: bench-pricing bench-sim bench-ledger bench-gateway bench-api bench-economics bench-governance bench-dashboard bench-routing bench-waste
+bench: bench-pricing bench-sim bench-ledger bench-gateway bench-api bench-economics bench-governance bench-dashboard bench-routing bench-waste bench-startup
 
 bench-pricing: $(STAMP)
 	$(BIN)/python bench/pricing.py
@@ -71,6 +71,10 @@ bench-dashboard: $(STAMP)
 # The per-request routing decision and guardrail check in-process, vs no policy.
 bench-routing: $(STAMP)
 	$(BIN)/python bench/routing.py
+
+# Wall time of `aifinops --help` and a few cheap commands, each a fresh process.
+bench-startup: $(STAMP)
+	$(BIN)/python bench/startup.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

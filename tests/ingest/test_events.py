@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from aifinops.ingest.events import Rejection, import_events, import_json_lines
-from aifinops.ingest.files import iter_rows, numbered_lines
+from aifinops.ingest.events import import_events, import_json_lines
+from aifinops.ingest.files import Rejection, iter_rows, numbered_lines
 from aifinops.ingest.raw import converter_for
 from aifinops.ledger.db import open_ledger
 from aifinops.ledger.schema import rollup_hourly, usage_events

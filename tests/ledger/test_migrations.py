@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -71,11 +73,51 @@ def test_downgrade_and_upgrade_again(tmp_path: Path) -> None:
     assert_matches_code(engine)
 
 
+def test_script_names_give_alembics_head() -> None:
+    assert migrate.shipped_head() == migrate.head_revision(), (
+        "name the newest script in ledger/migrations/versions NNNN_name.py, NNNN its revision"
+    )
+
+
+def test_at_head_only_for_a_ledger_at_the_shipped_head(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    assert not migrate.at_head(create_ledger_engine(url))  # blank: no version table
+    engine = open_ledger(url)
+    assert migrate.at_head(engine)
+    migrate.downgrade(engine, "0010")
+    assert not migrate.at_head(engine)
+    with engine.begin() as conn:  # two rows, as Alembic leaves unmerged branches
+        conn.exec_driver_sql("INSERT INTO alembic_version VALUES ('0011')")
+    assert not migrate.at_head(engine)
+
+
+OPEN_AND_REPORT = (
+    "import sys; from aifinops.ledger import migrate; from aifinops.ledger.db import open_ledger; "
+    "engine = open_ledger(sys.argv[1]); "
+    "print(migrate.current_revision(engine) if 'alembic' in sys.modules else 'no alembic')"
+)
+
+
+def test_opening_a_migrated_ledger_does_not_import_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    engine = open_ledger(url)
+
+    def open_in_a_new_process() -> str:
+        cmd = [sys.executable, "-c", OPEN_AND_REPORT, url]
+        return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip()
+
+    assert open_in_a_new_process() == "no alembic"
+    migrate.downgrade(engine, "0009")  # an older ledger is still migrated, through Alembic
+    engine.dispose()
+    assert open_in_a_new_process() == migrate.head_revision()
+
+
 @pytest.mark.postgres
 def test_postgres_schema_equals_sqlite(tmp_path: Path, pg_base_url: str, pg_schema: str) -> None:
     pg = open_ledger(pg_base_url, search_path=pg_schema)
     try:
         assert migrate.current_revision(pg) == migrate.head_revision()
+        assert migrate.at_head(pg)
         assert_matches_code(pg)
         lite = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
         assert describe(pg) == describe(lite)

@@ -8,12 +8,11 @@ import sys
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.exc import OperationalError
 
 from aifinops.cli.app import app
 from aifinops.cli.common import (
@@ -25,14 +24,14 @@ from aifinops.cli.common import (
     settings_or_exit,
 )
 from aifinops.cli.report import report_app
-from aifinops.economics.store import effective_economics
-from aifinops.governance import review
-from aifinops.governance.alerts import KINDS, Alert, alerts_document, iso, list_alerts
-from aifinops.governance.channels import money
-from aifinops.governance.runner import alert_lock_for, run_alerts
-from aifinops.governance.status import parse_at
-from aifinops.governance.store import BudgetConflictError, load_budgets
 from aifinops.periods import PeriodError, parse_day
+
+#: aifinops.governance.alerts.KINDS, for the help text without importing the ledger
+#: (tests/cli/test_startup.py holds the two equal)
+KINDS = ("threshold", "hard_limit", "projected", "anomaly")
+
+if TYPE_CHECKING:
+    from aifinops.governance.alerts import Alert
 
 alerts_app = typer.Typer(
     help="Budget alerts: evaluate them (for cron) and list them with their delivery.",
@@ -60,6 +59,8 @@ class ReviewFormat(StrEnum):
 
 
 def _table(alerts: list[Alert], title: str) -> Table:
+    from aifinops.governance.channels import money
+
     table = Table(title=title)
     for label in ("fired at", "kind", "subject", "level", "spend", "limit", "channel"):
         table.add_column(label, justify="right" if label in ("level", "spend", "limit") else "left")
@@ -106,6 +107,13 @@ def evaluate_command(
     same ledger. Exits 1 when a delivery failed (see `aifinops alerts list --status
     failed`).
     """
+    from sqlalchemy.exc import OperationalError
+
+    from aifinops.governance.alerts import alerts_document, iso
+    from aifinops.governance.runner import alert_lock_for, run_alerts
+    from aifinops.governance.status import parse_at
+    from aifinops.governance.store import BudgetConflictError
+
     try:
         moment = parse_at(at)
     except ValueError as exc:
@@ -165,6 +173,8 @@ def list_command(
     config: Annotated[Path | None, typer.Option("--config", help="Config file.")] = None,
 ) -> None:
     """The alerts raised, newest first, with their delivery: status, attempts, last error."""
+    from aifinops.governance.alerts import alerts_document, list_alerts
+
     first: date | None = None
     if since is not None:
         try:
@@ -212,6 +222,10 @@ def review_command(
     economics need a review, and a proposed budget per team for next month (from the run
     rate, its trend and a 10 % headroom). Markdown by default; --format html or json.
     """
+    from aifinops.economics.store import effective_economics
+    from aifinops.governance import review
+    from aifinops.governance.store import BudgetConflictError, load_budgets
+
     lo, hi = range_or_exit(None, None, month)
     settings = settings_or_exit(config)
     engine = ledger_or_exit(settings)

@@ -10,26 +10,19 @@ import json
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from aifinops.api.audit import cli_actor
 from aifinops.cli.app import app
 from aifinops.cli.common import EXIT_FAILURE, fail, ledger_or_exit, settings_or_exit
 from aifinops.economics.render import csv_text
 from aifinops.governance.budgets import Budget, BudgetError
-from aifinops.governance.status import budgets_status, parse_at, status_document, top_features
-from aifinops.governance.store import (
-    BudgetConflictError,
-    delete_budget,
-    load_budgets,
-    put_budget,
-    stored_budgets,
-)
-from aifinops.settings import Settings
+
+if TYPE_CHECKING:
+    from aifinops.settings import Settings
 
 budget_app = typer.Typer(
     help="Budgets per team, feature, customer, gateway key or the whole org.",
@@ -77,6 +70,8 @@ def option_for(field: str) -> str:
 
 
 def _budgets(settings: Settings) -> tuple[Budget, ...]:
+    from aifinops.governance.store import BudgetConflictError, load_budgets
+
     engine = ledger_or_exit(settings)
     try:
         with engine.connect() as conn:
@@ -150,6 +145,9 @@ def set_command(
     requests a minute for the scope), block, or downgrade (--downgrade FROM=TO). Running
     gateways pick the change up within seconds.
     """
+    from aifinops.api.audit import cli_actor
+    from aifinops.governance.store import BudgetConflictError, put_budget, stored_budgets
+
     raw: dict[str, Any] = {
         "id": budget_id,
         "scope": scope,
@@ -245,6 +243,9 @@ def delete_command(
     config: ConfigOption = None,
 ) -> None:
     """Delete a budget set at run time (config-file budgets: remove them from the file)."""
+    from aifinops.api.audit import cli_actor
+    from aifinops.governance.store import BudgetConflictError, delete_budget
+
     settings = settings_or_exit(config)
     engine = ledger_or_exit(settings)
     try:
@@ -262,6 +263,8 @@ def _money(value: str | None) -> str:
 
 
 def _status_table(doc: dict[str, Any]) -> Table:
+    from aifinops.governance.status import top_features
+
     table = Table(title=f"Budgets at {doc['meta']['at']}")
     for label in ("budget", "period (UTC)", "resets", "spend USD", "amount USD", "%"):
         table.add_column(label, justify="right" if label in ("spend USD", "%") else "left")
@@ -301,6 +304,8 @@ def status_command(
     basis. The projection is linear: spend so far ÷ elapsed share of the period. State:
     ok, threshold N% crossed, or over hard limit → action.
     """
+    from aifinops.governance.status import budgets_status, parse_at, status_document
+
     try:
         moment = parse_at(at)
     except ValueError as exc:

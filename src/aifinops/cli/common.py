@@ -1,20 +1,26 @@
-"""Helpers shared by the command modules: settings, errors, exit codes."""
+"""Helpers shared by the command modules: settings, errors, exit codes.
+
+The command modules are all imported to build `aifinops --help`, so each imports what a
+command needs (the ledger, pricing, the simulator …) inside that command, and only
+Typer, Rich, the standard library and light modules of its own at the top.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
 
-from aifinops.ledger.db import LedgerURLError, open_ledger
 from aifinops.periods import PeriodError, resolve_range
-from aifinops.settings import ConfigError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from aifinops.settings import Settings
 
 EXIT_FAILURE = 1  # the command ran and found a failure (a rejected row, a failed gate)
 EXIT_USAGE = 2  # bad usage
@@ -29,6 +35,8 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 
 def settings_or_exit(config: Path | None) -> Settings:
+    from aifinops.settings import ConfigError, load_settings
+
     try:
         return load_settings(config_path=config)
     except ConfigError as exc:
@@ -37,6 +45,10 @@ def settings_or_exit(config: Path | None) -> Settings:
 
 def ledger_or_exit(settings: Settings) -> Engine:
     """Open (create or migrate) the ledger named by the settings, or exit with the fix."""
+    from sqlalchemy.exc import OperationalError
+
+    from aifinops.ledger.db import LedgerURLError, open_ledger
+
     try:
         return open_ledger(settings.database_url)
     except LedgerURLError as exc:

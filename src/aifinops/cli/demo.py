@@ -10,38 +10,25 @@ from collections import defaultdict
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy.engine import Engine
 
 from aifinops.cli.app import app
 from aifinops.cli.common import err_console, fail
-from aifinops.cli.demo_live import run_live
 from aifinops.cli.report import render_table
 from aifinops.economics import render
-from aifinops.economics.document import economics_document
-from aifinops.economics.numbers import EconomicsQuery, compute
-from aifinops.economics.outcomes import import_outcome_rows
 from aifinops.governance.budgets import Budget
-from aifinops.governance.channels import money
-from aifinops.governance.status import budgets_status, status_document, top_features
-from aifinops.ingest.events import import_events
-from aifinops.ingest.files import iter_rows
-from aifinops.ledger.db import open_ledger
-from aifinops.ledger.queries import SpendQuery, spend
 from aifinops.money import nusd_to_usd
-from aifinops.pricing import PricingEngine, RateBook
-from aifinops.pricing.bulk import PricedColumns, price_many
-from aifinops.pricing.columns import events_to_columns
-from aifinops.pricing.rates import load_rates_data
-from aifinops.reports.spend import spend_document
-from aifinops.settings import Settings, load_settings
-from aifinops.sim.company import EVENTS_FILE, OUTCOMES_FILE, CompanyOptions, OptionError, generate
 from aifinops.usage import UsageEvent, event_from_record, flat_from_record
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from aifinops.pricing.bulk import PricedColumns
+    from aifinops.settings import Settings
 
 SUMMED = ("calls", "input_tokens", "cache_read_tokens", "cache_write_tokens", "output_tokens")
 
@@ -107,6 +94,13 @@ def _usd(nusd: int) -> str:
 
 def sample_day(no_rates: bool) -> None:
     """The foundation demo: price a bundled day of mixed traffic, cost by model."""
+    import yaml
+
+    from aifinops.pricing import PricingEngine, RateBook
+    from aifinops.pricing.bulk import price_many
+    from aifinops.pricing.columns import events_to_columns
+    from aifinops.pricing.rates import load_rates_data
+
     rates = RateBook() if no_rates else load_rates_data(yaml.safe_load(_bundled("demo_rates.yaml")))
     engine = PricingEngine(rates=rates)
     events = [event_from_record(json.loads(t)) for t in _bundled("sample_day.jsonl").splitlines()]
@@ -123,6 +117,8 @@ def sample_day(no_rates: bool) -> None:
 
 
 def _fresh_ledger(directory: Path) -> tuple[str, Engine]:
+    from aifinops.ledger.db import open_ledger
+
     directory.mkdir(parents=True, exist_ok=True)
     db = directory / "aifinops.db"
     for suffix in ("", "-wal", "-shm"):
@@ -134,6 +130,14 @@ def _fresh_ledger(directory: Path) -> tuple[str, Engine]:
 def company_month(directory: Path, days: int, seed: int) -> tuple[str, Engine, Path, Settings]:
     """Generate the synthetic company, import its month into a fresh ledger, show spend,
     cost per successful outcome and where its budgets stand; the company's settings."""
+    from aifinops.ingest.events import import_events
+    from aifinops.ingest.files import iter_rows
+    from aifinops.ledger.queries import SpendQuery, spend
+    from aifinops.pricing import PricingEngine
+    from aifinops.reports.spend import spend_document
+    from aifinops.settings import load_settings
+    from aifinops.sim.company import EVENTS_FILE, CompanyOptions, OptionError, generate
+
     console = Console(width=None if sys.stdout.isatty() else 160, highlight=False)
     try:
         result = generate(directory, CompanyOptions(days=days, seed=seed))
@@ -180,6 +184,9 @@ def company_month(directory: Path, days: int, seed: int) -> tuple[str, Engine, P
 def budget_lines(doc: dict[str, Any]) -> list[str]:
     """One line per budget of a `status_document`: spend of amount, %, state, projection
     and top features (the figures of `aifinops budget status`)."""
+    from aifinops.governance.channels import money
+    from aifinops.governance.status import top_features
+
     rows = doc["rows"]
     ids = max((len(r["budget_id"]) for r in rows), default=0)
     spent = [f"{money(r['spend_usd'])} of {money(r['amount_usd'])}" for r in rows]
@@ -198,6 +205,8 @@ def budget_lines(doc: dict[str, Any]) -> list[str]:
 
 def _budgets(console: Console, db: Engine, budgets: tuple[Budget, ...]) -> None:
     """Where the company's budgets stand now (as `aifinops budget status`)."""
+    from aifinops.governance.status import budgets_status, status_document
+
     if not budgets:
         return
     now = datetime.now(UTC).replace(microsecond=0)
@@ -221,6 +230,12 @@ def _economics(
     console: Console, directory: Path, db: Engine, settings: Settings, first: date, last: date
 ) -> None:
     """Import the company's outcomes and print cost per successful outcome per feature."""
+    from aifinops.economics.document import economics_document
+    from aifinops.economics.numbers import EconomicsQuery, compute
+    from aifinops.economics.outcomes import import_outcome_rows
+    from aifinops.ingest.files import iter_rows
+    from aifinops.sim.company import OUTCOMES_FILE
+
     teams = {f.name: f.team for f in settings.economics.features if f.team}
     with (directory / OUTCOMES_FILE).open(encoding="utf-8") as stream:
         import_outcome_rows(
@@ -283,6 +298,8 @@ def demo_command(
     With --sample, price the bundled day of mixed traffic instead (Anthropic, OpenAI,
     Bedrock; negotiated rates from aifinops/data/demo_rates.yaml) and print cost by model.
     """
+    from aifinops.cli.demo_live import run_live
+
     if sample:
         sample_day(no_rates)
         return

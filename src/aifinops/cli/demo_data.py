@@ -10,8 +10,11 @@ import typer
 
 from aifinops.cli.app import app
 from aifinops.cli.common import err_console
-from aifinops.sim.company import CompanyOptions, OptionError, generate
-from aifinops.sim.company.options import MAX_CUSTOMERS, MAX_DAYS
+
+#: aifinops.sim.company.options' limits, for the help text without importing the simulator
+#: and NumPy (tests/cli/test_startup.py holds them equal)
+MAX_DAYS = 366
+MAX_CUSTOMERS = 10_000
 
 
 def _size(n: int) -> str:
@@ -64,6 +67,8 @@ def demo_data_command(
     Deterministic by --seed. Planted patterns and the signals they leave are listed in
     docs/synthetic-company.md. --scale multiplies volume up to 10,000,000 events.
     """
+    from aifinops.sim.company import CompanyOptions, OptionError, generate
+
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(
             f"{out} is a file; give a directory (it is created if missing)", param_hint="--out"

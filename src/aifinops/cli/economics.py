@@ -8,12 +8,11 @@ from dataclasses import replace
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from aifinops.api.audit import cli_actor, record_audit
 from aifinops.cli.app import app
 from aifinops.cli.common import (
     EXIT_FAILURE,
@@ -26,15 +25,9 @@ from aifinops.cli.common import (
 from aifinops.cli.importer import import_app
 from aifinops.cli.report import report_app
 from aifinops.economics import render
-from aifinops.economics.document import economics_document
-from aifinops.economics.forget import forget_customer
-from aifinops.economics.numbers import EconomicsQuery, compute, parse_by
-from aifinops.economics.outcomes import import_outcome_rows
-from aifinops.economics.showback import customers_document, statement_document
-from aifinops.economics.store import effective_economics, feature_teams
-from aifinops.ingest.events import Rejection
-from aifinops.ingest.files import iter_rows
-from aifinops.ledger.queries import QueryError
+
+if TYPE_CHECKING:
+    from aifinops.ingest.files import Rejection
 
 
 class DocFormat(StrEnum):
@@ -64,6 +57,10 @@ def import_outcomes_command(
     field and reason; good rows are still imported (unless --strict) and the command
     exits 1.
     """
+    from aifinops.economics.outcomes import import_outcome_rows
+    from aifinops.economics.store import feature_teams
+    from aifinops.ingest.files import iter_rows
+
     if not file.exists():
         fail(f"FILE: {file} does not exist; give the path of an outcome file")
     kind = "csv" if file.suffix.lower() == ".csv" else "jsonl"
@@ -118,6 +115,11 @@ def outcomes_command(
     30-day trend and a recommendation (keep, fix the cost, kill, check evals). Defaults to
     last month.
     """
+    from aifinops.economics.document import economics_document
+    from aifinops.economics.numbers import EconomicsQuery, compute, parse_by
+    from aifinops.economics.store import effective_economics
+    from aifinops.ledger.queries import QueryError
+
     if month is None and start is None and end is None:
         month = "last"
     lo, hi = range_or_exit(start, end, month)
@@ -198,6 +200,8 @@ def customers_command(
     (showback.allocation: proportional, fixed or none), outcomes, cost per successful
     outcome, and the charge with the markup.
     """
+    from aifinops.economics.showback import customers_document, statement_document
+
     lo, hi = range_or_exit(None, None, month)
     settings = settings_or_exit(config)
     rule = settings.economics.showback
@@ -238,6 +242,9 @@ def forget_command(
     Each occurrence is replaced by one random tombstone (forgotten-…), in raw events,
     rollups, outcomes and units; the customer's API tokens are revoked. Cannot be undone.
     """
+    from aifinops.api.audit import cli_actor, record_audit
+    from aifinops.economics.forget import forget_customer
+
     if not customer.strip():
         fail("CUSTOMER: give the customer_id to forget")
     if not yes and not typer.confirm(f"Forget {customer!r} everywhere? This cannot be undone"):

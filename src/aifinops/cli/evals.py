@@ -17,7 +17,6 @@ from aifinops.cli.common import (
     settings_or_exit,
 )
 from aifinops.cli.importer import import_app
-from aifinops.optimize.evals import parse_eval_rows, read_eval_file, write_evals
 
 
 class EvalFormat(StrEnum):
@@ -44,6 +43,8 @@ def import_evals_command(
     stderr with its line number, field and fix; good rows are still imported (unless
     --strict) and the command exits 1. The waste detectors and routing read these scores.
     """
+    from aifinops.optimize.evals import parse_eval_rows, read_eval_file, write_evals
+
     if not file.exists():
         fail(f"FILE: {file} does not exist; give the path of an eval file (CSV or JSON)")
     try:

@@ -20,9 +20,7 @@ from aifinops.cli.common import (
     range_or_exit,
     settings_or_exit,
 )
-from aifinops.export.focus import write_focus_csv
 from aifinops.money import nusd_to_usd
-from aifinops.pricing import PricingEngine
 
 export_app = typer.Typer(help="Export the ledger for other FinOps tools.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
@@ -46,6 +44,9 @@ def focus_command(
     file holds the same rows, typed (decimals, UTC timestamps). Exits 3 when the ledger
     has no usage in the range.
     """
+    from aifinops.export.focus import write_focus_csv
+    from aifinops.pricing import PricingEngine
+
     lo, hi = range_or_exit(start, end, month)
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".parquet"):

@@ -13,7 +13,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from aifinops.api.audit import cli_actor
 from aifinops.cli.app import app
 from aifinops.cli.common import (
     EXIT_NO_DATA,
@@ -23,15 +22,8 @@ from aifinops.cli.common import (
     range_or_exit,
     settings_or_exit,
 )
-from aifinops.economics.store import feature_teams
-from aifinops.gate.policy import PolicyError, load_policy
 from aifinops.gate.render import check_lines, markdown, rich_table
-from aifinops.gate.run import run_gate
-from aifinops.gate.samples import SampleError
 from aifinops.gate.selection import Selection, SelectionError, parse_selection
-from aifinops.gate.store import list_runs, record_run
-from aifinops.ledger.queries import EVERYTHING
-from aifinops.pricing.engine import PricingEngine
 
 #: The window of ledger selections when neither --from/--to nor --month is given.
 DEFAULT_DAYS = 30
@@ -104,8 +96,16 @@ def gate_command(
     eval-run file is JSONL with provider, model, usage (the provider's own usage object),
     score, success and optionally latency_ms per case. See docs/gate.md.
     """
-    if ctx.invoked_subcommand is not None:
+    if ctx.invoked_subcommand is not None:  # gate history
         return
+    from aifinops.api.audit import cli_actor
+    from aifinops.economics.store import feature_teams
+    from aifinops.gate.policy import PolicyError, load_policy
+    from aifinops.gate.run import run_gate
+    from aifinops.gate.samples import SampleError
+    from aifinops.gate.store import record_run
+    from aifinops.pricing.engine import PricingEngine
+
     if feature is None:
         fail("--feature is required: the feature whose change is gated")
     base_sel = _selection("--baseline", baseline)
@@ -151,6 +151,9 @@ def history_command(
     config: Annotated[Path | None, typer.Option("--config", help="Config file.")] = None,
 ) -> None:
     """Recorded gate runs, newest first (stored by `aifinops gate --record`)."""
+    from aifinops.gate.store import list_runs
+    from aifinops.ledger.queries import EVERYTHING
+
     if not 1 <= limit <= 1000:
         fail("--limit must be between 1 and 1000")
     settings = settings_or_exit(config)

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import IO, Annotated
+from typing import IO, TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -24,20 +24,10 @@ from aifinops.cli.common import (
     range_or_exit,
     settings_or_exit,
 )
-from aifinops.ingest import anthropic_admin, openai_admin
-from aifinops.ingest.bedrock_cur import CurFileError, import_cur_file
-from aifinops.ingest.bedrock_logs import import_log_directory
-from aifinops.ingest.events import (
-    ImportSummary,
-    Rejection,
-    import_events,
-    import_json_lines,
-    validate,
-)
-from aifinops.ingest.files import iter_rows, numbered_lines
-from aifinops.ingest.provider_store import pull_report
 from aifinops.ingest.raw import converter_for
-from aifinops.pricing import PricingEngine
+
+if TYPE_CHECKING:
+    from aifinops.ingest.files import Rejection
 
 #: One worker process parses and prices while this one writes: the two stages are about
 #: equal, so more workers only help on machines with more cores than two.
@@ -88,6 +78,9 @@ def _report(rejection: Rejection) -> None:
 
 
 def _strict_check(path: Path, kind: str, fmt: EventFormat) -> None:
+    from aifinops.ingest.events import validate
+    from aifinops.ingest.files import iter_rows
+
     with path.open(encoding="utf-8", newline="") as stream:
         bad = validate(iter_rows(stream, kind), converter_for(fmt.value), _report)
     if bad:
@@ -121,6 +114,10 @@ def import_events_command(
     still imported (unless --strict) and the command exits 1. Replaying a file adds
     nothing: its events are counted as duplicates skipped.
     """
+    from aifinops.ingest.events import ImportSummary, import_events, import_json_lines
+    from aifinops.ingest.files import iter_rows, numbered_lines
+    from aifinops.pricing import PricingEngine
+
     settings = settings_or_exit(config)
     source = file
     if str(file) == "-":
@@ -203,6 +200,10 @@ def _pull_provider(
     resume: bool,
     config: Path | None,
 ) -> None:
+    from aifinops.ingest import anthropic_admin, openai_admin
+    from aifinops.ingest.provider_store import pull_report
+    from aifinops.pricing import PricingEngine
+
     lo, hi = range_or_exit(start, end, None)
     settings = settings_or_exit(config)
     reports = settings.reports
@@ -299,6 +300,9 @@ def import_bedrock_logs_command(
     unit_id; other keys become tags). Re-importing adds nothing. A file cut short is
     read up to its last complete record and reported; the command then exits 1.
     """
+    from aifinops.ingest.bedrock_logs import import_log_directory
+    from aifinops.pricing import PricingEngine
+
     if not directory.exists():
         fail(f"DIRECTORY: {directory} does not exist; sync the S3 log prefix there first")
     settings = settings_or_exit(config)
@@ -329,6 +333,8 @@ def import_bedrock_cur_command(
     day's Bedrock CUR costs. CSV (optionally gzipped) or Parquet, as Data Exports
     writes them.
     """
+    from aifinops.ingest.bedrock_cur import CurFileError, import_cur_file
+
     if not file.exists():
         fail(f"FILE: {file} does not exist; give the path of a CUR 2.0 export")
     settings = settings_or_exit(config)

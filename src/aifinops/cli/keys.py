@@ -5,23 +5,17 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.engine import Connection
 
-from aifinops.api.audit import cli_actor, record_audit
 from aifinops.cli.app import app
 from aifinops.cli.common import EXIT_FAILURE, fail, ledger_or_exit, settings_or_exit
-from aifinops.gateway.attribution import valid_value
-from aifinops.gateway.keys import (
-    KeyRecord,
-    create_key,
-    get_key,
-    list_keys,
-    revoke_key,
-    rotate_key,
-)
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+    from aifinops.gateway.keys import KeyRecord
 
 keys_app = typer.Typer(help="Gateway keys: each fixes its team; only hashes are stored.")
 app.add_typer(keys_app, name="keys")
@@ -37,6 +31,8 @@ class Format(StrEnum):
 
 
 def _check(option: str, value: str | None) -> None:
+    from aifinops.gateway.attribution import valid_value
+
     if value is not None and not valid_value(value):
         fail(
             f"{option}: {value!r} must be 1-200 characters of letters, digits and . _ : @ / + = # -"
@@ -67,6 +63,8 @@ def _audit(
     after: dict[str, str | None] | None,
 ) -> None:
     """Every key change from the CLI goes to the audit log, as the API's do (no secrets)."""
+    from aifinops.api.audit import cli_actor, record_audit
+
     record_audit(
         conn, actor=cli_actor(), via="cli", action=action, target=target, before=before, after=after
     )
@@ -82,6 +80,8 @@ def create_command(
     config: ConfigOption = None,
 ) -> None:
     """Create a gateway key; the secret is printed once, alone on the last line."""
+    from aifinops.gateway.keys import create_key
+
     _check("--team", team)
     _check("--feature", feature)
     engine = ledger_or_exit(settings_or_exit(config))
@@ -102,6 +102,8 @@ def list_command(
     config: ConfigOption = None,
 ) -> None:
     """List gateway keys (never their secrets)."""
+    from aifinops.gateway.keys import list_keys
+
     engine = ledger_or_exit(settings_or_exit(config))
     with engine.connect() as conn:
         records = list_keys(conn, include_revoked=all_keys)
@@ -123,6 +125,8 @@ def revoke_command(
     config: ConfigOption = None,
 ) -> None:
     """Revoke a key: the gateway refuses it within seconds."""
+    from aifinops.gateway.keys import get_key, revoke_key
+
     engine = ledger_or_exit(settings_or_exit(config))
     with engine.begin() as conn:
         before = get_key(conn, key_id)
@@ -139,6 +143,8 @@ def rotate_command(
     config: ConfigOption = None,
 ) -> None:
     """Replace a key with a new one (same team, feature, name); prints the new secret last."""
+    from aifinops.gateway.keys import get_key, rotate_key
+
     engine = ledger_or_exit(settings_or_exit(config))
     with engine.begin() as conn:
         before = get_key(conn, key_id)

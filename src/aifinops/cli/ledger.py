@@ -13,9 +13,6 @@ from rich.console import Console
 
 from aifinops.cli.app import app
 from aifinops.cli.common import fail, ledger_or_exit, settings_or_exit
-from aifinops.ledger import migrate
-from aifinops.ledger.db import LedgerURLError, create_ledger_engine
-from aifinops.ledger.maintenance import BackupError, backup, prune, status
 from aifinops.periods import PeriodError, parse_day
 
 ledger_app = typer.Typer(help="Inspect and maintain the ledger.", no_args_is_help=True)
@@ -37,6 +34,8 @@ def status_command(
     config: ConfigOption = None,
 ) -> None:
     """Events, their date range, rollup rows, schema revision and size."""
+    from aifinops.ledger.maintenance import status
+
     info = status(ledger_or_exit(settings_or_exit(config))).as_dict()
     if output is StatusFormat.json:
         sys.stdout.write(json.dumps(info, indent=2) + "\n")
@@ -52,6 +51,8 @@ def backup_command(
     config: ConfigOption = None,
 ) -> None:
     """Copy a SQLite ledger to TARGET while it stays in use (PostgreSQL: use pg_dump)."""
+    from aifinops.ledger.maintenance import BackupError, backup
+
     try:
         size = backup(ledger_or_exit(settings_or_exit(config)), target)
     except BackupError as exc:
@@ -67,6 +68,8 @@ def prune_command(
     config: ConfigOption = None,
 ) -> None:
     """Delete raw events past retention; the hourly rollups (and every report) stay."""
+    from aifinops.ledger.maintenance import prune
+
     try:
         day = parse_day("before", before)
     except PeriodError as exc:
@@ -78,6 +81,8 @@ def prune_command(
 @db_app.command("upgrade")
 def upgrade_command(config: ConfigOption = None) -> None:
     """Create or migrate the ledger schema to the newest revision."""
+    from aifinops.ledger import migrate
+
     settings = settings_or_exit(config)
     engine = ledger_or_exit(settings)
     Console(highlight=False).print(f"ledger at revision {migrate.current_revision(engine)}")
@@ -86,6 +91,9 @@ def upgrade_command(config: ConfigOption = None) -> None:
 @db_app.command("status")
 def db_status_command(config: ConfigOption = None) -> None:
     """The schema revision of the ledger and the newest one this version knows."""
+    from aifinops.ledger import migrate
+    from aifinops.ledger.db import LedgerURLError, create_ledger_engine
+
     settings = settings_or_exit(config)
     try:
         engine = create_ledger_engine(settings.database_url)

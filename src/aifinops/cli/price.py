@@ -8,18 +8,18 @@ import sys
 from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from aifinops.cli.app import app
 from aifinops.cli.common import EXIT_FAILURE, err_console, fail, settings_or_exit
-from aifinops.ingest.files import Row, detect_format, iter_rows
 from aifinops.money import nusd_to_usd
-from aifinops.pricing import PricingEngine
-from aifinops.pricing.bulk import price_many
-from aifinops.pricing.columns import events_to_columns
 from aifinops.usage import RecordError, UsageEvent, event_from_record
+
+if TYPE_CHECKING:
+    from aifinops.ingest.files import Row
+    from aifinops.pricing import PricingEngine
 
 CHUNK_ROWS = 20_000
 COST_FIELDS = ("list_cost_usd", "effective_cost_usd", "price_version", "unpriced")
@@ -50,6 +50,9 @@ def price_rows(
     engine: PricingEngine, rows: list[Row]
 ) -> tuple[list[dict[str, Any]], list[tuple[int, str]]]:
     """Priced output rows and (line, reason) for each rejected row, in input order."""
+    from aifinops.pricing.bulk import price_many
+    from aifinops.pricing.columns import events_to_columns
+
     good: list[tuple[dict[str, Any], UsageEvent]] = []
     rejected: list[tuple[int, str]] = []
     for row in rows:
@@ -98,6 +101,9 @@ def price_command(
     stderr with its line number and field, the others are still priced, and the command
     exits 1. A model with no known price gets null costs and unpriced=true, never $0.
     """
+    from aifinops.ingest.files import detect_format, iter_rows
+    from aifinops.pricing import PricingEngine
+
     settings = settings_or_exit(config)
     engine = PricingEngine(rates=settings.rates)
     fmt = detect_format(file, input_format.value if input_format else None)

@@ -22,9 +22,6 @@ from aifinops.cli.common import (
     settings_or_exit,
 )
 from aifinops.cli.report import ReportFormat
-from aifinops.ingest.reconcile import reconcile
-from aifinops.pricing import PricingEngine
-from aifinops.reports.reconcile import reconcile_document
 
 _COLUMNS = (
     ("day", "day"),
@@ -96,6 +93,10 @@ def reconcile_command(
     Pull the reports first (aifinops import anthropic|openai|bedrock-cur). Exits 1 when a
     day is flagged, 3 when no provider report covers the period.
     """
+    from aifinops.ingest.reconcile import reconcile
+    from aifinops.pricing import PricingEngine
+    from aifinops.reports.reconcile import reconcile_document
+
     lo, hi = range_or_exit(start, end, month)
     settings = settings_or_exit(config)
     pct = settings.reports.reconcile_threshold_pct if threshold is None else threshold

@@ -15,8 +15,6 @@ from rich.table import Table
 
 from aifinops.cli.app import app
 from aifinops.cli.common import fail, ledger_or_exit, range_or_exit, settings_or_exit
-from aifinops.ledger.queries import QueryError, SpendQuery, parse_group_by, spend
-from aifinops.reports.spend import spend_document
 
 report_app = typer.Typer(help="Reports on the ledger.", no_args_is_help=True)
 app.add_typer(report_app, name="report")
@@ -90,6 +88,9 @@ def spend_command(
 
     Reads the hourly rollups (never raw events). Totals cover the whole range even with --top.
     """
+    from aifinops.ledger.queries import QueryError, SpendQuery, parse_group_by, spend
+    from aifinops.reports.spend import spend_document
+
     lo, hi = range_or_exit(start, end, month)
     try:
         query = SpendQuery(start=lo, end=hi, by=parse_group_by(by), top=top)

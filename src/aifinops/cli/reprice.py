@@ -10,9 +10,7 @@ from rich.console import Console
 
 from aifinops.cli.app import app
 from aifinops.cli.common import fail, ledger_or_exit, range_or_exit, settings_or_exit
-from aifinops.ledger.reprice import RepriceError, reprice
 from aifinops.money import nusd_to_usd
-from aifinops.pricing import PricingEngine
 
 
 @app.command("reprice")
@@ -26,6 +24,9 @@ def reprice_command(
 
     List cost keeps the price in force on each call's date.
     """
+    from aifinops.ledger.reprice import RepriceError, reprice
+    from aifinops.pricing import PricingEngine
+
     lo, hi = range_or_exit(start, end, month)
     settings = settings_or_exit(config)
     db = ledger_or_exit(settings)

@@ -9,15 +9,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
 
 from aifinops.cli.app import app
 from aifinops.cli.common import fail, ledger_or_exit, range_or_exit, settings_or_exit
 from aifinops.optimize.routing import RoutingConfigError, RoutingPolicy, parse_routing
-from aifinops.optimize.whatif import whatif, whatif_document
-from aifinops.pricing import PricingEngine
 
 route_app = typer.Typer(
     help="Routing to the cheapest model that meets the bar.", no_args_is_help=True
@@ -49,6 +46,8 @@ _COLUMNS = (
 def load_policy_file(path: Path) -> tuple[RoutingPolicy, ...]:
     """A policy file: a YAML list of policies, or a mapping with ``routing:`` (so the
     config file itself works)."""
+    import yaml
+
     if not path.exists():
         fail(f"--policy: {path} does not exist; give a YAML file with a routing: list")
     try:
@@ -118,6 +117,9 @@ def whatif_command(
     """The month re-priced as if each feature had run on the model its policy picks:
     savings per feature, and the features no candidate can serve at their quality bar
     (below_bar) or that have no eval scores (no_eval_data)."""
+    from aifinops.optimize.whatif import whatif, whatif_document
+    from aifinops.pricing import PricingEngine
+
     policies = load_policy_file(policy)
     start, end = range_or_exit(None, None, month)
     settings = settings_or_exit(config)

@@ -15,32 +15,29 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-import uvicorn
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
-from uvicorn.supervisors import Multiprocess
 
-from aifinops.api.audit import record_audit
-from aifinops.api.roles import Role, RoleKind
-from aifinops.api.tokens import create_token, has_admin_token
 from aifinops.cli.app import app
 from aifinops.cli.common import err_console, fail, settings_or_exit
 from aifinops.cli.sim import _listen
-from aifinops.governance.runner import build_alert_runner
-from aifinops.ingest.leader import lock_for
-from aifinops.ingest.schedule import ScheduleError, ScheduleRunner, build_runner, describe
-from aifinops.ledger.db import LedgerURLError, create_ledger_engine, open_ledger
-from aifinops.pricing import PricingEngine
-from aifinops.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from aifinops.ingest.schedule import ScheduleRunner
+    from aifinops.settings import Settings
 
 log = logging.getLogger("aifinops.serve")
 
 
 def ensure_admin_token(engine: Engine) -> str | None:
     """At first start (no admin token ever made), create one; its secret, shown once."""
+    from aifinops.api.audit import record_audit
+    from aifinops.api.roles import Role, RoleKind
+    from aifinops.api.tokens import create_token, has_admin_token
+
     with engine.begin() as conn:
         if has_admin_token(conn):
             return None
@@ -60,6 +57,11 @@ def ensure_admin_token(engine: Engine) -> str | None:
 def provider_report_runner(settings: Settings) -> ScheduleRunner | None:
     """The provider-report scheduler of the config (not started), or None; exits on a
     scheduled provider without its admin key."""
+    from aifinops.ingest.leader import lock_for
+    from aifinops.ingest.schedule import ScheduleError, build_runner, describe
+    from aifinops.ledger.db import LedgerURLError, create_ledger_engine
+    from aifinops.pricing import PricingEngine
+
     if not settings.reports.schedule:
         return None
     try:
@@ -127,6 +129,13 @@ def serve_command(
     reports on a schedule (status at /api/v1/ingest). --host, --port and --workers
     override the config file's gateway: section.
     """
+    import uvicorn
+    from sqlalchemy.exc import OperationalError
+    from uvicorn.supervisors import Multiprocess
+
+    from aifinops.governance.runner import build_alert_runner
+    from aifinops.ledger.db import LedgerURLError, open_ledger
+
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
@@ -173,7 +182,7 @@ def serve_command(
     try:
         if workers == 1:
             # imported here: FastAPI and the gateway cost every other command's start-up
-            from aifinops.api.server import create_server_app  # noqa: PLC0415
+            from aifinops.api.server import create_server_app
 
             server = uvicorn.Server(uvicorn.Config(create_server_app(settings), **common))  # type: ignore[arg-type]
             server.run(sockets=[sock])

@@ -8,12 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from aifinops.cli.app import app
 from aifinops.cli.common import fail
-from aifinops.sim.config import SimConfig
-from aifinops.sim.faults import FaultConfigError, FaultPlan, load_fault_plan
 
 
 class LatencyChoice(StrEnum):
@@ -81,6 +78,11 @@ def sim_command(
     A request can ask for a fault with the header x-sim-fault: 429, 500, 503,
     529, overloaded, timeout, reset, malformed-sse or truncated-stream.
     """
+    import uvicorn
+
+    from aifinops.sim.config import SimConfig
+    from aifinops.sim.faults import FaultConfigError, FaultPlan, load_fault_plan
+
     plan = FaultPlan()
     if faults is not None:
         try:
@@ -94,7 +96,7 @@ def sim_command(
         seed=seed,
     )
     # imported here: the simulator's server is not needed by the other commands' start-up
-    from aifinops.sim.server import create_sim_app  # noqa: PLC0415
+    from aifinops.sim.server import create_sim_app
 
     sim_app = create_sim_app(config)
     sock = _listen(host, port)

@@ -9,11 +9,12 @@ from typing import Annotated
 
 import typer
 
-from aifinops.api.audit import cli_actor, record_audit
-from aifinops.api.roles import ROLE_HELP, Role, RoleError
-from aifinops.api.tokens import create_token, get_token, list_tokens, revoke_token
 from aifinops.cli.app import app
 from aifinops.cli.common import EXIT_FAILURE, fail, ledger_or_exit, settings_or_exit
+
+#: aifinops.api.roles.ROLE_HELP, for the help text without importing the ledger
+#: (tests/cli/test_startup.py holds the two equal)
+ROLE_HELP = "admin, finance, team:T, customer:C, ingest or metrics"
 
 tokens_app = typer.Typer(
     help="API tokens for /api/v1 (not gateway keys): each has one role; only hashes are stored.",
@@ -38,6 +39,10 @@ def create_command(
     config: ConfigOption = None,
 ) -> None:
     """Create an API token; the secret is printed once, alone on the last line."""
+    from aifinops.api.audit import cli_actor, record_audit
+    from aifinops.api.roles import Role, RoleError
+    from aifinops.api.tokens import create_token
+
     try:
         parsed = Role.parse(role)
     except RoleError as exc:
@@ -67,6 +72,8 @@ def list_command(
     config: ConfigOption = None,
 ) -> None:
     """List API tokens (never their secrets)."""
+    from aifinops.api.tokens import list_tokens
+
     engine = ledger_or_exit(settings_or_exit(config))
     with engine.connect() as conn:
         records = list_tokens(conn, include_revoked=all_tokens)
@@ -87,6 +94,9 @@ def revoke_command(
     config: ConfigOption = None,
 ) -> None:
     """Revoke a token: refused from its next request on."""
+    from aifinops.api.audit import cli_actor, record_audit
+    from aifinops.api.tokens import get_token, revoke_token
+
     engine = ledger_or_exit(settings_or_exit(config))
     with engine.begin() as conn:
         before = get_token(conn, token_id)

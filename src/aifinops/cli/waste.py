@@ -14,8 +14,6 @@ from rich.console import Console
 from aifinops.cli.app import app
 from aifinops.cli.common import ledger_or_exit, range_or_exit, settings_or_exit
 from aifinops.optimize.waste import render
-from aifinops.optimize.waste.report import WasteQuery, waste_document
-from aifinops.pricing import PricingEngine
 
 
 class WasteFormat(StrEnum):
@@ -43,6 +41,9 @@ def waste_command(
     computed, and the fix. Thresholds: the `optimize:` section of the config file
     (docs/optimize.md). Defaults to last month.
     """
+    from aifinops.optimize.waste.report import WasteQuery, waste_document
+    from aifinops.pricing import PricingEngine
+
     if month is None and start is None and end is None:
         month = "last"
     lo, hi = range_or_exit(start, end, month)

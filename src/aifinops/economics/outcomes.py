@@ -26,8 +26,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from aifinops.ingest.events import BATCH_ROWS, Rejection
-from aifinops.ingest.files import Row
+from aifinops.ingest.events import BATCH_ROWS
+from aifinops.ingest.files import Rejection, Row
 from aifinops.ledger.schema_economics import (
     OUTCOME_DIMENSIONS,
     OUTCOME_MEASURES,

@@ -23,8 +23,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from aifinops.ingest.events import ImportSummary, Rejection, import_events
-from aifinops.ingest.files import Row, parse_json_line
+from aifinops.ingest.events import ImportSummary, import_events
+from aifinops.ingest.files import Rejection, Row, parse_json_line
 from aifinops.ingest.raw import converter_for
 from aifinops.pricing import PricingEngine
 

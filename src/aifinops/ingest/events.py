@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from aifinops.ingest.files import Row, parse_json_line
+from aifinops.ingest.files import Rejection, Row, parse_json_line
 from aifinops.ingest.raw import converter_for
 from aifinops.ledger.writer import SpanWriter, prepare_params, set_cost
 from aifinops.pricing import PricingEngine, RateBook
@@ -40,17 +40,6 @@ SPAN_ROWS = 50_000
 
 #: Turns one input row into validated flat canonical fields (raises `RecordError`).
 Converter = Callable[[Mapping[str, Any]], dict[str, Any]]
-
-
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    line: int
-    field: str | None
-    reason: str
-
-    def __str__(self) -> str:
-        where = f"{self.field}: " if self.field else ""
-        return f"line {self.line}: {where}{self.reason}"
 
 
 @dataclass(slots=True)

@@ -23,6 +23,19 @@ class Row:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A row refused: its line, the field at fault (if one) and why."""
+
+    line: int
+    field: str | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.field}: " if self.field else ""
+        return f"line {self.line}: {where}{self.reason}"
+
+
 def detect_format(path: Path, given: str | None) -> str:
     if given:
         return given

@@ -106,6 +106,8 @@ def _close_pool_when_dropped(engine: Engine) -> None:
 def open_ledger(url: str, *, search_path: str | None = None) -> Engine:
     """Open the ledger at ``url``, creating or migrating it on first use."""
     engine = create_ledger_engine(url, search_path=search_path)
+    if migrate.at_head(engine):  # the common case, answered without importing Alembic
+        return engine
     if migrate.current_revision(engine) != migrate.head_revision():
         migrate.upgrade(engine)
     return engine

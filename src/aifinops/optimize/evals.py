@@ -25,8 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from aifinops.ingest.events import Rejection
-from aifinops.ingest.files import Row, iter_rows
+from aifinops.ingest.files import Rejection, Row, iter_rows
 from aifinops.ledger.schema_optimize import eval_scores
 from aifinops.usage import RecordError
 
