@@ -107,6 +107,33 @@ def test_rows_are_the_clis(alerted: tuple[Filled, Client]) -> None:
     assert two["rows"] == cli["rows"][:2]
 
 
+def test_pages_follow_the_cursor_to_every_alert_once(alerted: tuple[Filled, Client]) -> None:
+    data, client = alerted
+    every = cli_list(data, "--limit", "1000")["rows"]
+    assert len(every) > 3
+    seen: list[dict[str, Any]] = []
+    url = "/api/v1/alerts?limit=3"
+    while True:
+        page = client.get(url, headers=data.headers("admin")).json()
+        assert len(page["rows"]) <= 3
+        seen += page["rows"]
+        cursor = page["meta"]["next_cursor"]
+        if cursor is None:
+            break
+        url = f"/api/v1/alerts?limit=3&cursor={cursor}"
+    assert seen == every  # same order, none twice, none left out
+    # a team's pages stay in its scope
+    role = "team:sales"
+    first = client.get("/api/v1/alerts?limit=1", headers=data.headers(role)).json()
+    rest = client.get(
+        f"/api/v1/alerts?limit=1000&cursor={first['meta']['next_cursor']}",
+        headers=data.headers(role),
+    ).json()
+    whole = client.get("/api/v1/alerts?limit=1000", headers=data.headers(role)).json()
+    assert first["rows"] + rest["rows"] == whole["rows"]
+    assert rest["meta"]["next_cursor"] is None
+
+
 @pytest.mark.parametrize("team", ["support", "sales"])
 def test_a_team_sees_its_budgets_alerts_and_its_anomalies(
     alerted: tuple[Filled, Client], team: str
@@ -147,6 +174,7 @@ def test_customers_may_not_and_bad_parameters_name_the_field(
         ("kind=threshold,panic", "kind"),
         ("limit=0", "limit"),
         ("limit=1001", "limit"),
+        ("cursor=not-a-cursor", "cursor"),
     ):
         response = client.get(f"/api/v1/alerts?{query}", headers=admin)
         assert response.status_code == 400, (query, response.text)

@@ -16,7 +16,15 @@ from aifinops.api.alert_models import AlertsDocument
 from aifinops.api.context import ApiContext, Principal
 from aifinops.api.errors import ApiError
 from aifinops.api.models import ErrorBody
-from aifinops.api.params import FromParam, ToParam, date_range, day_param, requires
+from aifinops.api.params import (
+    FromParam,
+    ToParam,
+    date_range,
+    day_param,
+    decode_cursor,
+    encode_cursor,
+    requires,
+)
 from aifinops.api.roles import Permission
 from aifinops.governance.alerts import KINDS, STATUSES, Visible, alerts_document, list_alerts
 from aifinops.governance.store import BudgetConflictError, load_budgets
@@ -63,16 +71,21 @@ def alerts_router(ctx: ApiContext) -> APIRouter:
         status: StatusParam = None,
         kind: KindParam = None,
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+        cursor: Annotated[
+            str | None, Query(max_length=400, description="`meta.next_cursor` of a page.")
+        ] = None,
     ) -> AlertsDocument:
         """The rows of `aifinops alerts list --format json`: every threshold, hard-limit,
         projected and anomaly alert raised, with its delivery (status, attempts, last
         error). ``from``/``to`` are inclusive UTC days of ``fired_at`` (``since`` is
-        ``from``). A team token sees its team's budgets' alerts and its anomalies."""
+        ``from``). A team token sees its team's budgets' alerts and its anomalies. At
+        most ``limit`` rows a page; follow ``meta.next_cursor`` (null on the last)."""
         if since and start:
             raise ApiError(400, "since: give either since or from, not both", field="since")
         if since:
             day_param("since", since)  # a bad value names since
         lo, hi = date_range(start or since, end)
+        after = decode_cursor(cursor)
         statuses = _names("status", status, STATUSES)
         kinds = _names("kind", kind, KINDS)
         scope = principal.role.scope
@@ -90,9 +103,13 @@ def alerts_router(ctx: ApiContext) -> APIRouter:
                 until=hi,
                 statuses=statuses,
                 kinds=kinds,
-                limit=limit,
+                limit=limit + 1,
                 visible=visible,
+                after=after,
             )
+        more = len(alerts) > limit
+        alerts = alerts[:limit]
+        last = alerts[-1] if more else None
         meta = {
             "report": "alerts",
             "since": lo.isoformat() if lo else None,
@@ -100,6 +117,7 @@ def alerts_router(ctx: ApiContext) -> APIRouter:
             "status": statuses,
             "kind": kinds,
             "limit": limit,
+            "next_cursor": encode_cursor((last.fired_at, last.alert_id)) if last else None,
             "scope": str(principal.role) if principal.role.value else None,
         }
         return AlertsDocument.model_validate(alerts_document(alerts, meta))

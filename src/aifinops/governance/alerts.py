@@ -451,16 +451,22 @@ def list_alerts(
     kinds: Sequence[str] = (),
     limit: int = 100,
     visible: Visible | None = None,
+    after: tuple[datetime, str] | None = None,
 ) -> list[Alert]:
     """The newest alerts first (at most ``limit``), fired on UTC days ``since`` …
-    ``until`` (inclusive; either open), only the ``visible`` ones if given."""
+    ``until`` (inclusive; either open), only the ``visible`` ones if given; ``after``
+    (the ``fired_at`` and ``alert_id`` of the last alert of a page) starts the next
+    page: the order is ``fired_at`` descending, then ``alert_id``."""
     c = budget_alerts.c
     conds = []
+    if after is not None:
+        fired, last_id = after
+        conds.append(or_(c.fired_at < fired, and_(c.fired_at == fired, c.alert_id > last_id)))
     if since is not None:
         conds.append(c.fired_at >= datetime(since.year, since.month, since.day, tzinfo=UTC))
     if until is not None:
-        after = until + timedelta(days=1)
-        conds.append(c.fired_at < datetime(after.year, after.month, after.day, tzinfo=UTC))
+        end = until + timedelta(days=1)
+        conds.append(c.fired_at < datetime(end.year, end.month, end.day, tzinfo=UTC))
     if statuses:
         conds.append(c.status.in_(list(statuses)))
     if kinds:
