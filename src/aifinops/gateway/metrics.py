@@ -7,15 +7,17 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar, cast
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.metrics import MetricWrapperBase
 
 from aifinops.usage import UsageEvent
 
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 _TOKEN_KINDS = ("input", "cache_read", "cache_write_5m", "cache_write_1h", "output")
+_M = TypeVar("_M", bound=MetricWrapperBase)
 
 
 class GatewayMetrics:
@@ -115,6 +117,8 @@ class GatewayMetrics:
             "aifinops_recorder_ledger_up", "1 when the last ledger write succeeded.", registry=r
         )
         self.ledger_up.set(1)
+        #: The labelled children `observe_event` updates, by metric and label values.
+        self._children: dict[tuple[object, ...], MetricWrapperBase] = {}
 
     def bind_recorder(
         self,
@@ -130,15 +134,17 @@ class GatewayMetrics:
         self, event: UsageEvent, stream: bool, effective_cost_nusd: int | None
     ) -> None:
         """Count one recorded call (its cost is passed in: the event is not copied for it)."""
-        self.requests.labels(event.provider, event.endpoint or "", str(event.status)).inc()
+        endpoint = event.endpoint or ""
+        child = self._child
+        child(self.requests, event.provider, endpoint, str(event.status)).inc()
         if event.duration_ms is not None:
-            self.duration.labels(event.provider, event.endpoint or "", str(stream).lower()).observe(
+            child(self.duration, event.provider, endpoint, "true" if stream else "false").observe(
                 event.duration_ms / 1000
             )
         if event.ttft_ms is not None:
-            self.ttft.labels(event.provider, event.endpoint or "").observe(event.ttft_ms / 1000)
+            child(self.ttft, event.provider, endpoint).observe(event.ttft_ms / 1000)
         if event.error_type is not None or (event.status or 0) >= 400:
-            self.upstream_errors.labels(event.provider, event.error_type or str(event.status)).inc()
+            child(self.upstream_errors, event.provider, event.error_type or str(event.status)).inc()
         team = event.attribution.team or ""
         feature = event.attribution.feature or ""
         u = event.usage
@@ -154,9 +160,18 @@ class GatewayMetrics:
             strict=True,
         ):
             if count:
-                self.tokens.labels(team, feature, event.model, kind).inc(count)
+                child(self.tokens, team, feature, event.model, kind).inc(count)
         if effective_cost_nusd:
-            self.cost.labels(team, feature, event.model).inc(effective_cost_nusd / 1e9)
+            child(self.cost, team, feature, event.model).inc(effective_cost_nusd / 1e9)
+
+    def _child(self, metric: _M, *labels: str) -> _M:
+        """``metric.labels(*labels)``, kept: prometheus_client's own lookup takes a lock
+        and checks every value each time (the same series either way; none is removed)."""
+        key = (id(metric), *labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return cast(_M, found)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

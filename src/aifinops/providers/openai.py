@@ -256,6 +256,14 @@ def parse_openai_embeddings_response(body: Mapping[str, object]) -> ParsedUsage:
 # --- streams ---------------------------------------------------------------------------
 
 
+def _chunk_str(obj: JSONObject, key: str) -> str | None:
+    """`opt_str` of a stream chunk's top-level ``key``, a plain string read inline."""
+    value = obj.get(key)
+    if type(value) is str:
+        return value or None
+    return opt_str(obj, key, "")
+
+
 class OpenAIChatStreamAccumulator:
     """Feed each decoded Chat Completions SSE chunk; read the `ParsedUsage` at the end.
 
@@ -276,20 +284,33 @@ class OpenAIChatStreamAccumulator:
 
     def feed(self, chunk: Mapping[str, object]) -> None:
         """Take one parsed ``chat.completion.chunk`` (the JSON after ``data:``)."""
+        # Every chunk of a stream passes here: the well-formed case is checked inline,
+        # anything else goes through the helpers, which raise the same errors as ever.
         obj = as_object(chunk, "")
-        self._model = opt_str(obj, "model", "") or self._model
-        self._service_tier = opt_str(obj, "service_tier", "") or self._service_tier
-        self._response_id = opt_str(obj, "id", "") or self._response_id
-        for i, raw_choice in enumerate(opt_list(obj, "choices", "")):
+        self._model = _chunk_str(obj, "model") or self._model
+        self._service_tier = _chunk_str(obj, "service_tier") or self._service_tier
+        self._response_id = _chunk_str(obj, "id") or self._response_id
+        choices = obj.get("choices")
+        for i, raw_choice in enumerate(
+            choices if type(choices) is list else opt_list(obj, "choices", "")
+        ):
+            if type(raw_choice) is dict:
+                index = raw_choice.get("index")
+                reason = raw_choice.get("finish_reason")
+                if type(index) is int and index >= 0 and (reason is None or type(reason) is str):
+                    if index == 0 and reason:
+                        self._finish_reason = reason
+                    continue
             choice_path = f"choices[{i}]"
             choice = as_object(raw_choice, choice_path)
             index = opt_int(choice, "index", choice_path) or 0
             reason = opt_str(choice, "finish_reason", choice_path)
             if index == 0 and reason is not None:
                 self._finish_reason = reason
-        raw_usage = opt_object(obj, "usage", "")
-        if raw_usage is not None:
-            self._usage = parse_openai_chat_usage(raw_usage)
+        if obj.get("usage") is not None:
+            raw_usage = opt_object(obj, "usage", "")
+            if raw_usage is not None:
+                self._usage = parse_openai_chat_usage(raw_usage)
 
     def result(self) -> ParsedUsage:
         """What the stream reported so far (call after the last chunk)."""
