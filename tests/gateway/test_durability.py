@@ -101,10 +101,25 @@ async def _load(gateway: Gateway, done: list[str]) -> None:
         await asyncio.gather(*tasks)
 
 
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
 def test_kill_9_in_flight_then_restart_loses_and_doubles_nothing(gateway: Gateway) -> None:
+    writers = _children(gateway.proc.proc.pid)  # the recorder's ledger writer process
+    assert len(writers) == 1, writers
     done: list[str] = []
     asyncio.run(_load(gateway, done))
     stop(gateway.proc.proc, hard=True)
+    deadline = time.monotonic() + 30  # its stdin closed with the gateway: it exits too
+    while Path(f"/proc/{writers[0]}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{writers[0]}").exists(), "the ledger writer outlived the gateway"
     # some calls completed before the kill, and others were still in flight
     assert 20 <= len(done) < 500, f"{len(done)} calls completed before the kill"
     with gateway_process(gateway.env, gateway.folder / "gateway2.log"):

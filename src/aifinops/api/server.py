@@ -92,11 +92,14 @@ def create_server_app(
     pricing: PricingEngine | None = None,
     key_refresh_seconds: float = 2.0,
 ) -> ServerApp:
-    """The gateway and the API on one ledger engine; nothing starts until the lifespan."""
+    """The gateway and the API on one ledger engine; nothing starts until the lifespan.
+    The gateway's recorder writes from a child process unless an engine is handed in."""
+    ledger_process = engine is None
     engine = engine or create_ledger_engine(settings.database_url)
     gateway = create_gateway_app(
         settings,
         engine=engine,
+        ledger_process=ledger_process,
         guard=guard,
         pricing=pricing,
         key_refresh_seconds=key_refresh_seconds,

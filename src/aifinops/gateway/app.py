@@ -23,6 +23,7 @@ from aifinops.gateway.auth import KeyCache
 from aifinops.gateway.errors import error_body
 from aifinops.gateway.guard import AllowAll, Guard
 from aifinops.gateway.guardrails import Guardrails
+from aifinops.gateway.ledger_process import WriterProcess
 from aifinops.gateway.metrics import GatewayMetrics
 from aifinops.gateway.proxy import Proxy
 from aifinops.gateway.recorder import Recorder
@@ -58,10 +59,17 @@ class GatewayApp:
         key_refresh_seconds: float = 2.0,
         metrics_authorizer: MetricsAuthorizer | None = None,
         routing_refresh_seconds: float = 60.0,
+        ledger_process: bool | None = None,
     ) -> None:
         self.settings = settings
         self.metrics_authorizer = metrics_authorizer
         self.gateway = settings.gateway
+        # the recorder writes the ledger from a child process (no GIL shared with the
+        # requests) by default when the gateway opens its own ledger; a gateway handed an
+        # engine (tests, embedding) uses a thread unless ``ledger_process`` says otherwise
+        if ledger_process is None:
+            ledger_process = engine is None
+        process = WriterProcess(settings.database_url) if ledger_process else None
         self.engine = engine or create_ledger_engine(settings.database_url)
         self.metrics = GatewayMetrics()
         self.keys = KeyCache(self.engine, key_refresh_seconds)
@@ -72,6 +80,7 @@ class GatewayApp:
             Spool(self.gateway.spool_dir),
             self.metrics,
             queue_max=self.gateway.recorder_queue_max,
+            process=process,
         )
         self._session: aiohttp.ClientSession | None = None
         self.budget_guard = None if guard is not None else self._budget_guard(pricing)
@@ -237,6 +246,7 @@ def create_gateway_app(
     pricing: PricingEngine | None = None,
     key_refresh_seconds: float = 2.0,
     metrics_authorizer: MetricsAuthorizer | None = None,
+    ledger_process: bool | None = None,
 ) -> GatewayApp:
     """A gateway app; nothing happens until its lifespan starts it."""
     return GatewayApp(
@@ -246,4 +256,5 @@ def create_gateway_app(
         pricing=pricing,
         key_refresh_seconds=key_refresh_seconds,
         metrics_authorizer=metrics_authorizer,
+        ledger_process=ledger_process,
     )

@@ -3,11 +3,13 @@
 ``record`` runs on the request path and does no database I/O: it prices the event
 (pure, cached plans), appends it to the spool (one ``write`` to the kernel) and queues
 its row. One writer task takes batches off the queue, fsyncs the spool, and inserts the
-batch with `aifinops.ledger.writer.write_rows` in a worker thread. When the database is
-slow or down the writer retries with backoff and the queue grows: requests never wait
-for it, nothing is dropped, and the spool covers a crash. Rows are deleted from the
-spool only once they are in the ledger; writes are idempotent on ``event_id``, so a
-replay after a crash can never count a call twice.
+batch with `aifinops.ledger.writer.write_rows`: in a child process of its own when the
+recorder has a `WriterProcess` (`aifinops serve`: the insert's CPU then never holds this
+process's GIL, see `aifinops.gateway.ledger_process`), else in a worker thread. When
+the database is slow or down the writer retries with backoff and the queue grows:
+requests never wait for it, nothing is dropped, and the spool covers a crash. Rows are
+deleted from the spool only once they are in the ledger; writes are idempotent on
+``event_id``, so a replay after a crash can never count a call twice.
 
 The in-memory queue is bounded (``queue_max``). Once it is full, events go to the spool
 only (where they already are durable) and the recorder notes where in the spool that
@@ -30,6 +32,7 @@ import orjson
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
+from aifinops.gateway.ledger_process import WriterProcess
 from aifinops.gateway.metrics import GatewayMetrics
 from aifinops.gateway.spool import Segment, Spool
 from aifinops.ledger.schema import gateway_rejections
@@ -59,8 +62,11 @@ class Recorder:
         *,
         batch_size: int = BATCH_SIZE,
         queue_max: int = QUEUE_MAX,
+        process: WriterProcess | None = None,
     ) -> None:
         self.engine = engine
+        #: When set, batches are written by this child process instead of a thread.
+        self.process = process
         self.pricing = pricing
         self.spool = spool
         self.metrics = metrics
@@ -171,6 +177,8 @@ class Recorder:
     async def start(self) -> None:
         """Open the spool, queue the orphaned segments' events first, start the writer."""
         self.spool.open()
+        if self.process is not None:
+            await self.process.start()
         for segment in self.spool.adopt_orphan_segments():
             log.info("replaying %d spooled bytes from %s", segment.size, segment.path.name)
             self._replay.append(segment)
@@ -192,6 +200,8 @@ class Recorder:
                 )
                 self._task.cancel()
                 await asyncio.gather(self._task, return_exceptions=True)
+        if self.process is not None:
+            await self.process.close()
         await asyncio.to_thread(self.spool.sync)
         self.spool.close()
 
@@ -270,9 +280,17 @@ class Recorder:
         rejections = list(self._rejections)
         rows = [row for row, _ in batch]
         started = time.monotonic()
+        dirty: list[Segment] = []
         try:
-            await asyncio.to_thread(self._sync_and_insert, rows, rejections)
+            if self.process is not None:
+                dirty = self.spool.take_dirty()
+                sync = [str(unsynced.path) for unsynced in dirty]
+                await self.process.write(sync, rows, rejections)
+            else:
+                await asyncio.to_thread(self._sync_and_insert, rows, rejections)
         except Exception as exc:  # the ledger is slow or down: keep everything, retry
+            for unsynced in dirty:
+                unsynced.dirty = True  # not known to be synced: the next batch does it
             self.metrics.write_errors.inc()
             self.metrics.ledger_up.set(0)
             message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

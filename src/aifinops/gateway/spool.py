@@ -215,6 +215,14 @@ class Spool:
                 except OSError as exc:  # closed meanwhile, or the disk failed
                     log.warning("cannot fsync the spool %s: %s", segment.path, exc)
 
+    def take_dirty(self) -> list[Segment]:
+        """The segments written since the last call, for another process to fsync
+        (`aifinops.gateway.ledger_process`); set ``dirty`` again if that failed."""
+        dirty = [segment for segment in self._segments if segment.dirty]
+        for segment in dirty:
+            segment.dirty = False
+        return dirty
+
     def committed(self, segment: Segment, count: int) -> None:
         segment.committed += count
         self._maybe_delete(segment)

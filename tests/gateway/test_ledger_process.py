@@ -1,0 +1,220 @@
+"""The recorder's ledger writer in a child process: rows land as with the thread, a
+killed child is replaced without losing or doubling a row, a failing ledger is retried,
+and the child never outlives the gateway."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from aifinops.gateway.ledger_process import WriterProcess, WriterProcessError
+from aifinops.gateway.metrics import GatewayMetrics
+from aifinops.gateway.recorder import Recorder
+from aifinops.gateway.spool import Spool
+from aifinops.ledger.db import create_ledger_engine, open_ledger
+from aifinops.ledger.schema import gateway_rejections, rollup_hourly, usage_events
+from aifinops.pricing import PricingEngine
+from aifinops.usage import Attribution, Usage, UsageEvent
+
+PRICING = PricingEngine()
+
+
+def _event(event_id: str, team: str = "support") -> UsageEvent:
+    return UsageEvent(
+        event_id=event_id,
+        ts=datetime(2026, 11, 2, 10, 30, tzinfo=UTC),
+        provider="openai",
+        model="gpt-4o-mini",
+        usage=Usage(1000, output_tokens=200),
+        attribution=Attribution(team=team, feature="triage", tags={"env": "prod"}),
+    )
+
+
+async def _until(condition: object, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+def _rows(engine: Engine) -> list[tuple[str, str, int, int, dict[str, str]]]:
+    with engine.connect() as conn:
+        return [
+            tuple(r)
+            for r in conn.execute(
+                select(
+                    usage_events.c.event_id,
+                    usage_events.c.team,
+                    usage_events.c.input_tokens,
+                    usage_events.c.effective_cost_nusd,
+                    usage_events.c.tags,
+                ).order_by(usage_events.c.event_id)
+            )
+        ]
+
+
+def _recorder(engine: Engine, url: str, schema: str | None, spool: Path) -> Recorder:
+    return Recorder(
+        engine,
+        PRICING,
+        Spool(spool, rotate_bytes=4000),
+        GatewayMetrics(),
+        batch_size=25,
+        process=WriterProcess(url, schema),
+    )
+
+
+def test_the_child_writes_rows_rollups_and_rejections_on_each_backend(
+    ledger: Engine, ledger_url: tuple[str, str | None], tmp_path: Path
+) -> None:
+    url, schema = ledger_url
+    ids = sorted(uuid.uuid4().hex for _ in range(120))
+
+    async def run() -> Recorder:
+        recorder = _recorder(ledger, url, schema, tmp_path / "spool")
+        await recorder.start()
+        pid = recorder.process.pid if recorder.process else None
+        assert pid is not None and pid != os.getpid()
+        for event_id in ids:
+            recorder.record(_event(event_id))
+        recorder.reject(
+            400,
+            "bad_header",
+            "x-aifinops-team is too long",
+            field="x-aifinops-team",
+            provider="openai",
+            path="/openai/v1/chat/completions",
+        )
+        await _until(lambda: recorder.written == len(ids))
+        await recorder.stop()
+        return recorder
+
+    recorder = asyncio.run(run())
+    rows = _rows(ledger)
+    price = PRICING.price("openai", "gpt-4o-mini", _event("x").ts, Usage(1000, output_tokens=200))
+    assert rows == [(i, "support", 1000, price.effective_cost_nusd, {"env": "prod"}) for i in ids]
+    with ledger.connect() as conn:
+        calls = conn.execute(select(func.sum(rollup_hourly.c.calls))).scalar_one()
+        rejected = conn.execute(select(gateway_rejections.c.field)).scalars().all()
+    assert calls == len(ids)
+    assert rejected == ["x-aifinops-team"]
+    assert recorder.process is not None and recorder.process.started == 1
+    assert not list((tmp_path / "spool").glob("spool-*.jsonl"))  # all committed, deleted
+
+
+def test_a_killed_child_is_replaced_and_nothing_is_lost_or_doubled(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    engine = open_ledger(url)
+    ids: list[str] = []
+
+    async def run() -> Recorder:
+        recorder = _recorder(engine, url, None, tmp_path / "spool")
+        await recorder.start()
+        assert recorder.process is not None
+        for round_ in range(4):
+            for _ in range(60):
+                ids.append(uuid.uuid4().hex)
+                recorder.record(_event(ids[-1]))
+                await asyncio.sleep(0.001)
+            if round_ < 3:
+                process = recorder.process
+                await _until(lambda p=process: p.pid is not None)  # restarted after a kill
+                pid = process.pid
+                assert pid is not None
+                os.kill(pid, signal.SIGKILL)  # mid-stream: some batch may be cut
+        await _until(lambda: recorder.written >= len(ids) and not recorder.queue_depth)
+        await recorder.stop()
+        return recorder
+
+    recorder = asyncio.run(run())
+    rows = _rows(engine)
+    assert sorted(r[0] for r in rows) == sorted(ids)  # each exactly once
+    with engine.connect() as conn:
+        assert conn.execute(select(func.sum(rollup_hourly.c.calls))).scalar_one() == len(ids)
+    assert recorder.process is not None and recorder.process.started >= 2
+    engine.dispose()
+
+
+def test_a_failing_ledger_is_retried_and_named(tmp_path: Path) -> None:
+    """The child answers the database's error; the recorder keeps the events, reports it
+    in /healthz's ``last_error``, and writes them once the ledger exists."""
+    path = tmp_path / "later" / "ledger.db"
+    url = f"sqlite:///{path}"
+    ids = [uuid.uuid4().hex for _ in range(30)]
+
+    async def run() -> Recorder:
+        recorder = _recorder(create_ledger_engine(url), url, None, tmp_path / "spool")
+        await recorder.start()
+        for event_id in ids:
+            recorder.record(_event(event_id))
+        await _until(lambda: recorder.last_error is not None)
+        assert recorder.written == 0 and recorder.queue_depth == len(ids)
+        assert "unable to open database file" in (recorder.last_error or "")
+        path.parent.mkdir()
+        open_ledger(url).dispose()  # the ledger comes back
+        await _until(lambda: recorder.written == len(ids))
+        assert recorder.last_error is None
+        await recorder.stop()
+        return recorder
+
+    recorder = asyncio.run(run())
+    assert recorder.metrics.write_errors._value.get() >= 1
+    engine = create_ledger_engine(url)
+    assert sorted(r[0] for r in _rows(engine)) == sorted(ids)
+    engine.dispose()
+
+
+def test_the_child_exits_when_the_gateway_closes_it_or_is_gone(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    open_ledger(url).dispose()
+
+    async def run() -> None:
+        process = WriterProcess(url)
+        await process.start()
+        pid = process.pid
+        assert pid is not None
+        await process.close()
+        assert not Path(f"/proc/{pid}").exists() or _zombie(pid)
+        # a closed writer starts a new child on the next batch
+        await process.write([], [], [])
+        assert process.started == 2
+        # the gateway's end of the pipe gone (as when it is killed): the child exits
+        assert process._proc is not None and process._proc.stdin is not None
+        process._proc.stdin.close()
+        assert await asyncio.wait_for(process._proc.wait(), 10) == 0
+
+    asyncio.run(run())
+
+
+def test_garbage_from_the_child_is_an_error_and_a_restart(tmp_path: Path) -> None:
+    async def run() -> None:
+        process = WriterProcess("sqlite:////nonexistent-dir/x.db")
+        await process.start()
+        assert process._proc is not None
+        os.kill(process._proc.pid, signal.SIGKILL)
+        try:
+            await process.write([], [], [])
+        except WriterProcessError as exc:
+            assert "ledger writer process" in str(exc)
+        else:
+            raise AssertionError("a dead child must fail the batch")
+        await process.write([], [], [])  # a new child, which answers the empty batch
+        assert process.started == 2
+        await process.close()
+
+    asyncio.run(run())
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
