@@ -119,6 +119,7 @@ def test_a_killed_child_is_replaced_and_nothing_is_lost_or_doubled(tmp_path: Pat
         recorder = _recorder(engine, url, None, tmp_path / "spool")
         await recorder.start()
         assert recorder.process is not None
+        killed: list[int | None] = [None]
         for round_ in range(4):
             for _ in range(60):
                 ids.append(uuid.uuid4().hex)
@@ -126,10 +127,12 @@ def test_a_killed_child_is_replaced_and_nothing_is_lost_or_doubled(tmp_path: Pat
                 await asyncio.sleep(0.001)
             if round_ < 3:
                 process = recorder.process
-                await _until(lambda p=process: p.pid is not None)  # restarted after a kill
+                # the last one killed is replaced once the recorder tries its next batch
+                await _until(lambda p=process: p.pid not in killed)
                 pid = process.pid
                 assert pid is not None
                 os.kill(pid, signal.SIGKILL)  # mid-stream: some batch may be cut
+                killed.append(pid)
         await _until(lambda: recorder.written >= len(ids) and not recorder.queue_depth)
         await recorder.stop()
         return recorder

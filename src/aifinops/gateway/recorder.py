@@ -43,8 +43,12 @@ from aifinops.usage import UsageEvent
 log = logging.getLogger("aifinops.gateway")
 
 BATCH_SIZE = 1000
-#: How long the writer waits for a batch to fill before writing what it has.
+#: How long the writer waits for a batch to fill before writing what it has: in a
+#: thread, short (the thread's CPU is taken from the requests' GIL either way); with a
+#: `WriterProcess`, longer, as fewer and larger transactions cost the machine less CPU
+#: (measured at 64 clients: +2 % whole, +14 % streamed throughput over 20 ms).
 LINGER_SECONDS = 0.02
+PROCESS_LINGER_SECONDS = 0.25
 MAX_REJECTIONS_QUEUED = 10_000
 #: Default bound of the in-memory queue (AIFINOPS_RECORDER_QUEUE_MAX).
 QUEUE_MAX = 10_000
@@ -67,6 +71,7 @@ class Recorder:
         self.engine = engine
         #: When set, batches are written by this child process instead of a thread.
         self.process = process
+        self.linger = LINGER_SECONDS if process is None else PROCESS_LINGER_SECONDS
         self.pricing = pricing
         self.spool = spool
         self.metrics = metrics
@@ -221,9 +226,9 @@ class Recorder:
                     await self._wake.wait()
                 continue
             if len(self._pending) < self.batch_size and not self._stopping:
-                # Let a batch form: one transaction (and one fsync) per LINGER, not per
-                # event, keeps the writer thread off the event loop's GIL at light load.
-                await asyncio.sleep(LINGER_SECONDS)
+                # Let a batch form: one transaction (and one fsync) per linger, not per
+                # event, keeps the writer off the event loop's GIL / the CPU at light load.
+                await asyncio.sleep(self.linger)
             ok = await self._write_once()
             if ok:
                 backoff = _BACKOFF_START
