@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from aifinops.ingest.files import Rejection, Row, parse_json_line
 from aifinops.ingest.raw import converter_for
-from aifinops.ledger.writer import SpanWriter, prepare_params, set_cost
+from aifinops.ledger.writer import SpanWriter, narrow_params, prepare_params, set_cost
 from aifinops.pricing import PricingEngine, RateBook
 from aifinops.pricing.bulk import price_many
 from aifinops.pricing.columns import flat_to_columns
@@ -53,13 +53,18 @@ class ImportSummary:
 
 @dataclass(slots=True)
 class PreparedBatch:
-    """A batch ready to write: insert parameters plus what was rejected."""
+    """A batch ready to write: insert parameters plus what was rejected.
+
+    On SQLite ``params`` hold only the batch's ``columns`` (`narrow_params`), so the
+    writer binds them as they are; on PostgreSQL they are whole rows (``columns`` None).
+    """
 
     rows: int
     valid: int
     unpriced: int
     params: list[tuple[Any, ...]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    columns: tuple[int, ...] | None = None
 
 
 def convert_rows(rows: Iterable[Row], convert: Converter) -> Iterator[dict[str, Any] | Rejection]:
@@ -101,12 +106,17 @@ def prepare(
             good.append(result)
     if good:
         price_rows(pricing, good)
+    params = prepare_params(good, dialect)
+    columns = None
+    if dialect != "postgresql":
+        columns, params = narrow_params(params)
     return PreparedBatch(
         rows=len(rows),
         valid=len(good),
         unpriced=sum(1 for r in good if r["unpriced"]),
-        params=prepare_params(good, dialect),
+        params=params,
         rejections=rejections,
+        columns=columns,
     )
 
 
@@ -195,7 +205,7 @@ class _Writer:
         summary.rejected += len(batch.rejections)
         if batch.params:
             span = self._open()
-            inserted = span.write(batch.params)
+            inserted = span.write(batch.params, batch.columns)
             self._span_size += len(batch.params)
             summary.imported += inserted
             summary.duplicates += batch.valid - inserted
