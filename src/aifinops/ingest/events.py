@@ -9,7 +9,7 @@ share one transaction whose rollups are updated once, before its commit
 
 Preparing is pure and CPU-bound, so for JSONL files it runs in worker processes while
 the main process writes the previous batch (`workers` > 0); batches are written in file
-order, and at most a few are in flight, so memory stays bounded.
+order, and at most `IN_FLIGHT` are in flight, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -32,11 +32,15 @@ from aifinops.pricing.columns import flat_to_columns
 from aifinops.usage import RecordError
 
 BATCH_ROWS = 5_000
-IN_FLIGHT = 3
 #: Events per transaction on SQLite: batches are inserted as they come and rolled up
 #: together before the commit (`SpanWriter`); a crash loses at most this many, which a
 #: re-import restores (it is idempotent).
 SPAN_ROWS = 50_000
+#: Batches handed to the workers ahead of the writer: a span's worth, so they keep
+#: preparing the next span while the writer rolls up and commits this one (with 3 they
+#: sat idle then, and the writer waited for them after). Each costs a few MiB; the
+#: bound keeps memory flat.
+IN_FLIGHT = SPAN_ROWS // BATCH_ROWS
 
 #: Turns one input row into validated flat canonical fields (raises `RecordError`).
 Converter = Callable[[Mapping[str, Any]], dict[str, Any]]
