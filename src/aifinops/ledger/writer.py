@@ -204,7 +204,7 @@ def narrow_params(params: list[tuple[Any, ...]]) -> tuple[tuple[int, ...], list[
     rows cut to those columns: what the SQLite insert binds (binding is its cost).
 
     Pure: an import's worker process runs it, so the writer only binds the rows it gets
-    (`SpanWriter.write` with ``columns``), and they pickle smaller on the way.
+    (`SpanWriter.write` with ``columns``).
     """
     used = tuple(j for j in range(len(EVENT_COLUMNS)) if any(p[j] is not None for p in params))
     if not used:
@@ -356,8 +356,8 @@ class SpanWriter:
     `SPAN_AUTOCHECKPOINT_PAGES` instead of SQLite's 1,000 pages, restored by `close`):
     a checkpoint after every span copied the same rollup and index pages into the
     database file again and again. Commits are as durable as before (WAL,
-    ``synchronous=NORMAL``); the WAL grows to at most that size before a checkpoint, and
-    the last connection to close checkpoints it, as always.
+    ``synchronous=NORMAL``); the WAL grows to about that size (plus one span's pages)
+    before a checkpoint, and the last connection to close checkpoints it, as always.
     """
 
     def __init__(self, conn: Connection) -> None:
