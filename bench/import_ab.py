@@ -8,13 +8,16 @@ Each run imports the same file (bench/_ledger_fill.py's seeded generator, the sy
 company's month) into a fresh SQLite ledger in a real subprocess whose PYTHONPATH is
 that tree, so both sides use this venv's dependencies; runs alternate between the
 trees, and the load average is printed before and after each, since a shared machine's
-load moves the figures more than many changes do (docs/benchmarks.md).
+load moves the figures more than many changes do (docs/benchmarks.md). The CPU time of
+the import (its process and its workers, user + system) is printed per event too: it
+moves less with the load than the wall time.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -28,6 +31,12 @@ _CLI = "from aifinops.cli import main; main()"
 
 def _load() -> str:
     return Path("/proc/loadavg").read_text().split()[0]
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of the waited-for subprocesses (and their workers)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -53,6 +62,7 @@ def main() -> None:
                 "PYTHONPATH": str(Path(tree).resolve()),
             }
             load = _load()
+            cpu = _children_cpu()
             t = time.perf_counter()
             subprocess.run(
                 [sys.executable, "-c", _CLI, "import", "events", str(source)],
@@ -61,8 +71,10 @@ def main() -> None:
                 capture_output=True,
             )
             seconds = time.perf_counter() - t
+            cpu = _children_cpu() - cpu
             print(
-                f"{label} run {run}: {seconds:.1f} s, {args.events / seconds:,.0f} events/s "
+                f"{label} run {run}: {seconds:.1f} s, {args.events / seconds:,.0f} events/s, "
+                f"CPU {cpu:.1f} s = {cpu / args.events * 1e6:.1f} µs/event "
                 f"(load {load} -> {_load()})",
                 flush=True,
             )

@@ -56,6 +56,10 @@ class _TimedCursor:
     def fetchone(self) -> Any:
         return self.cursor.fetchone()
 
+    @property
+    def rowcount(self) -> int:
+        return int(self.cursor.rowcount)
+
     def close(self) -> None:
         self.cursor.close()
 
@@ -77,7 +81,7 @@ def profile(batches: list[PreparedBatch], db: Path, span: int) -> None:
                 spans = writer.SpanWriter(conn)
                 for batch in batches[first : first + per_span]:
                     t = time.perf_counter()
-                    spans.write(batch.params)
+                    spans.write(batch.params, batch.columns)
                     times["write() in Python"] += time.perf_counter() - t
                 spans.finish()
                 t = time.perf_counter()

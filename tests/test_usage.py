@@ -12,6 +12,8 @@ from aifinops.usage import (
     derive_event_id,
     event_from_record,
     event_to_record,
+    flat_from_record,
+    parse_ts,
 )
 
 
@@ -113,3 +115,31 @@ def test_bad_rows_name_the_field(row: dict[str, object], field: str) -> None:
     with pytest.raises(RecordError) as info:
         event_from_record(row)
     assert info.value.field == field
+
+
+@pytest.mark.parametrize(
+    "ts",
+    [
+        "2026-11-01T10:00:00Z",  # the common shape, read directly
+        "2026-11-01T10:00:00z",
+        "2026-11-31T10:00:00Z",  # no such day
+        "2026-11-01T24:00:00Z",
+        "2026-W44-1T10:00:00Z",  # ISO week date, same length
+        "2026-11-01 10:00:00Z",
+        " 2026-11-01T10:00:0Z",
+        "2026-11-01T10:00:00+02:00",
+        "2026-11-01",
+    ],
+)
+def test_every_timestamp_reads_as_parse_ts_reads_it(ts: str) -> None:
+    row = {"ts": ts, "provider": "o", "model": "m"}
+    try:
+        expected = parse_ts(ts)
+    except RecordError as error:
+        with pytest.raises(RecordError) as info:
+            flat_from_record(row)
+        assert (info.value.field, info.value.reason) == (error.field, error.reason)
+    else:
+        got = flat_from_record(row)["ts"]
+        assert got == expected
+        assert got.tzinfo is UTC

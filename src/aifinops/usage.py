@@ -275,9 +275,19 @@ def _guardrails_of(raw: object) -> tuple[str, ...]:
     return ()
 
 
-_TOKEN_SET = frozenset(TOKEN_FIELDS)
-_ATTR_SET = frozenset(ATTRIBUTION_FIELDS)
-_OPT_INT_SET = _INT_FIELDS | _COST_FIELDS
+#: What `flat_from_record` does with each field of a record, looked up once per key.
+_TOKEN, _STR, _OPT_INT, _BOOL, _TAGS, _GUARDRAILS = range(6)
+_KIND: dict[str, int] = {
+    **dict.fromkeys(TOKEN_FIELDS, _TOKEN),
+    **dict.fromkeys(ATTRIBUTION_FIELDS, _STR),
+    **dict.fromkeys(_STR_FIELDS, _STR),
+    **dict.fromkeys(_INT_FIELDS | _COST_FIELDS, _OPT_INT),
+    **dict.fromkeys(_BOOL_FIELDS, _BOOL),
+    "tags": _TAGS,
+    "guardrails": _GUARDRAILS,
+}
+#: ``2026-10-05T12:34:56Z``: the common timestamp, read without `parse_ts`'s checks.
+_ZULU_LEN = len("2026-10-05T12:34:56Z")
 
 #: Every flat field of a canonical record, with its default. These are also the
 #: ledger's event columns (plus ``details``).
@@ -317,12 +327,21 @@ FLAT_DEFAULTS: dict[str, Any] = {
 
 def _required_fields(row: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(FLAT_DEFAULTS)
-    out["ts"] = parse_ts(row.get("ts"))
-    provider = _as_str("provider", row.get("provider"))
+    ts = row.get("ts")
+    if type(ts) is str and len(ts) == _ZULU_LEN and ts[-1] == "Z" and ts[10] == "T":
+        try:  # the same aware UTC datetime as parse_ts gives, without its steps
+            out["ts"] = datetime.fromisoformat(ts)
+        except ValueError:
+            out["ts"] = parse_ts(ts)  # raises its error
+    else:
+        out["ts"] = parse_ts(ts)
+    provider = row.get("provider")
+    provider = provider.strip() or None if type(provider) is str else _as_str("provider", provider)
     if provider is None:
         raise RecordError("provider", f"is required (one of {', '.join(PROVIDERS)})")
     out["provider"] = provider.lower()
-    model = _as_str("model", row.get("model"))
+    model = row.get("model")
+    model = model.strip() or None if type(model) is str else _as_str("model", model)
     if model is None:
         raise RecordError("model", "is required (the model as billed, e.g. claude-sonnet-4-5)")
     out["model"] = model
@@ -351,28 +370,32 @@ def flat_from_record(row: Mapping[str, Any]) -> dict[str, Any]:
     """
     out = _required_fields(row)
     tags: dict[str, str] = {}
+    kinds = _KIND
     for key, value in row.items():
-        if key in _TOKEN_SET:
+        kind = kinds.get(key)
+        if kind == _STR:
+            out[key] = value.strip() or None if type(value) is str else _as_str(key, value)
+        elif kind == _TOKEN:
             count = value if type(value) is int else _as_int(key, value, default=0)
             if count is None or count < 0:
                 raise RecordError(key, f"must be zero or more, got {value!r}", value)
             out[key] = count
-        elif key in _ATTR_SET or key in _STR_FIELDS:
-            out[key] = _as_str(key, value)
-        elif key in _OPT_INT_SET:
-            out[key] = _as_int(key, value, default=None)
-        elif key in _BOOL_FIELDS:
+        elif kind == _OPT_INT:
+            out[key] = value if type(value) is int else _as_int(key, value, default=None)
+        elif kind == _BOOL:
             out[key] = value if type(value) is bool else _as_bool(key, value)
-        elif key.startswith("tag_"):
-            if not _blank(value):
+        elif kind is None:
+            if key.startswith("tag_") and not _blank(value):
                 tags[key[4:]] = str(value)
-        elif key == "tags":
+        elif kind == _TAGS:
             tags = {**_tags_of(value), **tags}
-        elif key == "guardrails":
+        else:  # guardrails
             out["guardrails"] = list(_guardrails_of(value)) or None
     _check_reasoning(out["reasoning_tokens"], out["output_tokens"])
     out["tags"] = tags or None
-    out["event_id"] = _as_str("event_id", row.get("event_id")) or derive_event_id(row)
+    event_id = row.get("event_id")
+    event_id = event_id.strip() if type(event_id) is str else _as_str("event_id", event_id)
+    out["event_id"] = event_id or derive_event_id(row)
     return out
 
 

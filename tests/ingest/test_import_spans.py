@@ -251,6 +251,61 @@ def test_a_span_keeps_temporary_data_on_disk_and_restores_the_setting(tmp_path: 
     engine.dispose()
 
 
+def test_a_span_checkpoints_less_often_and_restores_the_setting(tmp_path: Path) -> None:
+    from aifinops.ledger.writer import (
+        SPAN_AUTOCHECKPOINT_PAGES,
+        SpanWriter,
+        narrow_params,
+        prepare_params,
+    )
+    from tests.ledger.helpers import row
+
+    engine = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+        conn.commit()
+        conn.begin()
+        span = SpanWriter(conn)
+        columns, params = narrow_params(prepare_params([row(1), row(2)], "sqlite"))
+        assert span.write(params, columns) == 2
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == (
+            SPAN_AUTOCHECKPOINT_PAGES
+        )
+        conn.rollback()
+        span.close()
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+        assert conn.exec_driver_sql("SELECT count(*) FROM usage_events").scalar() == 0
+        conn.commit()
+    engine.dispose()
+
+
+def test_narrowed_and_whole_rows_write_the_same_ledger(tmp_path: Path) -> None:
+    from aifinops.ledger.writer import EVENT_COLUMNS, SpanWriter, narrow_params, prepare_params
+    from tests.ledger.helpers import row
+
+    rows = [row(1), row(2, team=None, max_tokens=256), row(3, unit_id="u1"), row(1)]
+    whole = prepare_params(rows, "sqlite")
+    columns, narrowed = narrow_params(whole)
+    assert "max_tokens" in [EVENT_COLUMNS[j] for j in columns]
+    assert "system_hash" not in [EVENT_COLUMNS[j] for j in columns]  # null in every row
+    assert narrowed == [tuple(p[j] for j in columns) for p in whole]
+    engines = []
+    for name, args in (("whole", (whole,)), ("narrowed", (narrowed, columns))):
+        engine = open_ledger(f"sqlite:///{tmp_path / name}.db")
+        with engine.connect() as conn:
+            conn.begin()
+            span = SpanWriter(conn)
+            assert span.write(*args) == 3
+            assert span.write(*args) == 0  # a replay adds nothing
+            span.finish()
+            conn.commit()
+            span.close()
+        engines.append(engine)
+    assert dump(engines[0]) == dump(engines[1])
+    for engine in engines:
+        engine.dispose()
+
+
 def test_the_span_mark_is_read_under_the_write_lock(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

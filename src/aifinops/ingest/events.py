@@ -9,7 +9,7 @@ share one transaction whose rollups are updated once, before its commit
 
 Preparing is pure and CPU-bound, so for JSONL files it runs in worker processes while
 the main process writes the previous batch (`workers` > 0); batches are written in file
-order, and at most a few are in flight, so memory stays bounded.
+order, and at most `IN_FLIGHT` are in flight, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -25,18 +25,22 @@ from sqlalchemy.engine import Connection, Engine
 
 from aifinops.ingest.files import Rejection, Row, parse_json_line
 from aifinops.ingest.raw import converter_for
-from aifinops.ledger.writer import SpanWriter, prepare_params, set_cost
+from aifinops.ledger.writer import SpanWriter, narrow_params, prepare_params, set_cost
 from aifinops.pricing import PricingEngine, RateBook
 from aifinops.pricing.bulk import price_many
 from aifinops.pricing.columns import flat_to_columns
 from aifinops.usage import RecordError
 
 BATCH_ROWS = 5_000
-IN_FLIGHT = 3
 #: Events per transaction on SQLite: batches are inserted as they come and rolled up
 #: together before the commit (`SpanWriter`); a crash loses at most this many, which a
 #: re-import restores (it is idempotent).
 SPAN_ROWS = 50_000
+#: Batches handed to the workers ahead of the writer: a span's worth, so they keep
+#: preparing the next span while the writer rolls up and commits this one (with 3 they
+#: sat idle then, and the writer waited for them after). Each costs a few MiB; the
+#: bound keeps memory flat.
+IN_FLIGHT = SPAN_ROWS // BATCH_ROWS
 
 #: Turns one input row into validated flat canonical fields (raises `RecordError`).
 Converter = Callable[[Mapping[str, Any]], dict[str, Any]]
@@ -53,13 +57,18 @@ class ImportSummary:
 
 @dataclass(slots=True)
 class PreparedBatch:
-    """A batch ready to write: insert parameters plus what was rejected."""
+    """A batch ready to write: insert parameters plus what was rejected.
+
+    On SQLite ``params`` hold only the batch's ``columns`` (`narrow_params`), so the
+    writer binds them as they are; on PostgreSQL they are whole rows (``columns`` None).
+    """
 
     rows: int
     valid: int
     unpriced: int
     params: list[tuple[Any, ...]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    columns: tuple[int, ...] | None = None
 
 
 def convert_rows(rows: Iterable[Row], convert: Converter) -> Iterator[dict[str, Any] | Rejection]:
@@ -101,12 +110,17 @@ def prepare(
             good.append(result)
     if good:
         price_rows(pricing, good)
+    params = prepare_params(good, dialect)
+    columns = None
+    if dialect != "postgresql":
+        columns, params = narrow_params(params)
     return PreparedBatch(
         rows=len(rows),
         valid=len(good),
         unpriced=sum(1 for r in good if r["unpriced"]),
-        params=prepare_params(good, dialect),
+        params=params,
         rejections=rejections,
+        columns=columns,
     )
 
 
@@ -195,7 +209,7 @@ class _Writer:
         summary.rejected += len(batch.rejections)
         if batch.params:
             span = self._open()
-            inserted = span.write(batch.params)
+            inserted = span.write(batch.params, batch.columns)
             self._span_size += len(batch.params)
             summary.imported += inserted
             summary.duplicates += batch.valid - inserted

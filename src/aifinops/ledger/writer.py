@@ -52,6 +52,8 @@ _GET_ALL = operator.itemgetter(*(c for c in EVENT_COLUMNS if c != "details"))
 _TS = _IDX["ts"]
 _JSON_IDX = tuple(_IDX[name] for name in sorted(_JSON_COLUMNS))
 _STAGING = "aifinops_staging"
+#: The WAL size (pages) at which a span's commit checkpoints: see `SpanWriter`.
+SPAN_AUTOCHECKPOINT_PAGES = 65_536
 
 _TOKENS_SUM = (
     "input_tokens + cache_read_tokens + cache_write_5m_tokens"
@@ -197,13 +199,20 @@ def _columns_sql() -> str:
     return ", ".join(EVENT_COLUMNS)
 
 
-def _used_columns(params: list[tuple[Any, ...]]) -> list[int]:
-    """Indexes of the columns that hold a value in at least one row of the batch."""
-    used = []
-    for j in range(len(EVENT_COLUMNS)):
-        if any(p[j] is not None for p in params):
-            used.append(j)
-    return used
+def narrow_params(params: list[tuple[Any, ...]]) -> tuple[tuple[int, ...], list[tuple[Any, ...]]]:
+    """The columns that hold a value in at least one row of a batch, and the batch's
+    rows cut to those columns: what the SQLite insert binds (binding is its cost).
+
+    Pure: an import's worker process runs it, so the writer only binds the rows it gets
+    (`SpanWriter.write` with ``columns``).
+    """
+    used = tuple(j for j in range(len(EVENT_COLUMNS)) if any(p[j] is not None for p in params))
+    if not used:
+        return used, []
+    pick = operator.itemgetter(*used)
+    if len(used) == 1:
+        return used, [(pick(p),) for p in params]
+    return used, [pick(p) for p in params]
 
 
 def _max_rowid(cursor: Any) -> int:
@@ -216,24 +225,25 @@ def _max_rowid(cursor: Any) -> int:
     return int(cursor.fetchone()[0])
 
 
-def _insert_sqlite(cursor: Any, params: list[tuple[Any, ...]]) -> int:
+def _insert_sqlite(
+    cursor: Any, params: list[tuple[Any, ...]], columns: Sequence[int] | None = None
+) -> int:
     """Insert the events not recorded yet; returns how many were new.
 
-    SQLite has one writer and gives a new row the rowid after the largest, so the rows
-    this statement inserted are exactly those above the largest rowid before it.
+    ``params`` are whole rows (`prepare_params`), or rows of only ``columns`` (see
+    `narrow_params`). Run inside the write transaction (`_max_rowid` begins it). A row
+    skipped by ``ON CONFLICT DO NOTHING`` changes nothing, so the cursor's row count
+    (summed over the rows by ``executemany``) is the number of new events.
     """
-    before = _max_rowid(cursor)
-    # Binding is the cost of executemany: bind only the columns this batch uses.
-    used = _used_columns(params)
-    names = ", ".join(EVENT_COLUMNS[j] for j in used)
-    pick = operator.itemgetter(*used)
+    if columns is None:
+        columns, params = narrow_params(params)
+    names = ", ".join(EVENT_COLUMNS[j] for j in columns)
     cursor.executemany(
-        f"INSERT INTO usage_events ({names}) VALUES ({', '.join('?' for _ in used)}) "
+        f"INSERT INTO usage_events ({names}) VALUES ({', '.join('?' for _ in columns)}) "
         "ON CONFLICT (event_id) DO NOTHING",
-        [pick(p) for p in params],
+        params,
     )
-    cursor.execute("SELECT count(*) FROM usage_events WHERE rowid > ?", (before,))
-    return int(cursor.fetchone()[0])
+    return int(cursor.rowcount)
 
 
 @functools.cache
@@ -341,6 +351,13 @@ class SpanWriter:
     is no slower. The database file and its durability are untouched. SQLite can only
     switch this outside a transaction, so a span begun after other writes of the same
     transaction keeps the connection's setting.
+
+    A span's connection also checkpoints the WAL less often (``wal_autocheckpoint`` at
+    `SPAN_AUTOCHECKPOINT_PAGES` instead of SQLite's 1,000 pages, restored by `close`):
+    a checkpoint after every span copied the same rollup and index pages into the
+    database file again and again. Commits are as durable as before (WAL,
+    ``synchronous=NORMAL``); the WAL grows to about that size (plus one span's pages)
+    before a checkpoint, and the last connection to close checkpoints it, as always.
     """
 
     def __init__(self, conn: Connection) -> None:
@@ -350,18 +367,23 @@ class SpanWriter:
         self._before = 0
         self._pending = 0
         self._temp_store: int | None = None
+        self._autocheckpoint: int | None = None
 
-    def write(self, params: list[tuple[Any, ...]]) -> int:
-        """Insert one batch (see `prepare_params`); returns how many were new."""
+    def write(self, params: list[tuple[Any, ...]], columns: Sequence[int] | None = None) -> int:
+        """Insert one batch (see `prepare_params`; on SQLite, rows of only ``columns``
+        as `narrow_params` makes them); returns how many were new."""
         if not params:
             return 0
         if not self.defers_rollups:
+            if columns is not None:
+                raise ValueError("narrowed rows are for SQLite; PostgreSQL takes whole rows")
             return write_params(self.conn, params)
         if self._cursor is None:
             self._cursor = cursor = _cursor(self.conn)
             self._temp_store = _use_temp_files(cursor)
+            self._autocheckpoint = _set_autocheckpoint(cursor, SPAN_AUTOCHECKPOINT_PAGES)
             self._before = _max_rowid(cursor)
-        inserted = _insert_sqlite(self._cursor, params)
+        inserted = _insert_sqlite(self._cursor, params, columns)
         self._pending += inserted
         return inserted
 
@@ -382,6 +404,19 @@ class SpanWriter:
             cursor.execute(f"PRAGMA temp_store = {self._temp_store}")
             cursor.close()
             self._temp_store = None
+        if self._autocheckpoint is not None:
+            cursor = _cursor(self.conn)
+            _set_autocheckpoint(cursor, self._autocheckpoint)
+            cursor.close()
+            self._autocheckpoint = None
+
+
+def _set_autocheckpoint(cursor: Any, pages: int) -> int:
+    """Set the connection's WAL auto-checkpoint threshold; returns the previous one."""
+    cursor.execute("PRAGMA wal_autocheckpoint")
+    previous = int(cursor.fetchone()[0])
+    cursor.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
+    return previous
 
 
 def _use_temp_files(cursor: Any) -> int | None:

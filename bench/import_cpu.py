@@ -1,0 +1,75 @@
+"""An import's CPU split between the writing process and its worker, and its peak RSS.
+
+    .venv/bin/python bench/import_cpu.py [--events 200000] [--in-flight N]
+
+Imports bench/_ledger_fill.py's seeded file into a fresh SQLite ledger in this process
+with `import_json_lines` and one worker (as `aifinops import events` does on 2 cores),
+then prints the wall time, the CPU (user + system) of this process (the writer) and of
+the worker per event, this process's peak RSS and the load average before and after.
+Run it once per source tree with PYTHONPATH=<tree>/src to compare trees.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import resource
+import time
+from pathlib import Path
+
+from _ledger_fill import ROOT, generate
+from aifinops.ingest import events
+from aifinops.ingest.files import numbered_lines
+from aifinops.ledger.db import open_ledger
+from aifinops.pricing import RateBook
+
+
+def _load() -> str:
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
+def _cpu(who: int) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--in-flight", type=int, help="override events.IN_FLIGHT")
+    parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out" / "import_ab")
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    source = args.workdir / f"events-{args.events}.jsonl"
+    if not source.exists():
+        generate(source, args.events, seed=7)
+    if args.in_flight:
+        events.IN_FLIGHT = args.in_flight
+    db = args.workdir / "cpu.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    engine = open_ledger(f"sqlite:///{db}")
+    load = _load()
+    writer, worker = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    with source.open("rb") as binary:
+        summary = events.import_json_lines(
+            engine, numbered_lines(binary), "canonical", RateBook(), workers=1, on_reject=print
+        )
+    engine.dispose()  # the last connection's checkpoint is part of the import
+    seconds = time.perf_counter() - t
+    writer = _cpu(resource.RUSAGE_SELF) - writer
+    worker = _cpu(resource.RUSAGE_CHILDREN) - worker
+    n = summary.imported
+    status = Path("/proc/self/status").read_text()
+    match = re.search(r"VmHWM:\s+(\d+)", status)
+    rss = int(match.group(1)) // 1024 if match else 0
+    print(
+        f"{n:,} events in {seconds:.2f} s, {n / seconds:,.0f} events/s; writer process CPU "
+        f"{writer / n * 1e6:.1f} µs/event, worker {worker / n * 1e6:.1f} µs/event; "
+        f"peak RSS {rss} MiB (load {load} -> {_load()})"
+    )
+
+
+if __name__ == "__main__":
+    main()
