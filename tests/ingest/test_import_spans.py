@@ -251,34 +251,6 @@ def test_a_span_keeps_temporary_data_on_disk_and_restores_the_setting(tmp_path: 
     engine.dispose()
 
 
-def test_a_span_checkpoints_less_often_and_restores_the_setting(tmp_path: Path) -> None:
-    from aifinops.ledger.writer import (
-        SPAN_AUTOCHECKPOINT_PAGES,
-        SpanWriter,
-        narrow_params,
-        prepare_params,
-    )
-    from tests.ledger.helpers import row
-
-    engine = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
-    with engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
-        conn.commit()
-        conn.begin()
-        span = SpanWriter(conn)
-        columns, params = narrow_params(prepare_params([row(1), row(2)], "sqlite"))
-        assert span.write(params, columns) == 2
-        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == (
-            SPAN_AUTOCHECKPOINT_PAGES
-        )
-        conn.rollback()
-        span.close()
-        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
-        assert conn.exec_driver_sql("SELECT count(*) FROM usage_events").scalar() == 0
-        conn.commit()
-    engine.dispose()
-
-
 def test_narrowed_and_whole_rows_write_the_same_ledger(tmp_path: Path) -> None:
     from aifinops.ledger.writer import EVENT_COLUMNS, SpanWriter, narrow_params, prepare_params
     from tests.ledger.helpers import row

@@ -52,8 +52,6 @@ _GET_ALL = operator.itemgetter(*(c for c in EVENT_COLUMNS if c != "details"))
 _TS = _IDX["ts"]
 _JSON_IDX = tuple(_IDX[name] for name in sorted(_JSON_COLUMNS))
 _STAGING = "aifinops_staging"
-#: The WAL size (pages) at which a span's commit checkpoints: see `SpanWriter`.
-SPAN_AUTOCHECKPOINT_PAGES = 65_536
 
 _TOKENS_SUM = (
     "input_tokens + cache_read_tokens + cache_write_5m_tokens"
@@ -352,12 +350,6 @@ class SpanWriter:
     switch this outside a transaction, so a span begun after other writes of the same
     transaction keeps the connection's setting.
 
-    A span's connection also checkpoints the WAL less often (``wal_autocheckpoint`` at
-    `SPAN_AUTOCHECKPOINT_PAGES` instead of SQLite's 1,000 pages, restored by `close`):
-    a checkpoint after every span copied the same rollup and index pages into the
-    database file again and again. Commits are as durable as before (WAL,
-    ``synchronous=NORMAL``); the WAL grows to about that size (plus one span's pages)
-    before a checkpoint, and the last connection to close checkpoints it, as always.
     """
 
     def __init__(self, conn: Connection) -> None:
@@ -367,7 +359,6 @@ class SpanWriter:
         self._before = 0
         self._pending = 0
         self._temp_store: int | None = None
-        self._autocheckpoint: int | None = None
 
     def write(self, params: list[tuple[Any, ...]], columns: Sequence[int] | None = None) -> int:
         """Insert one batch (see `prepare_params`; on SQLite, rows of only ``columns``
@@ -381,7 +372,6 @@ class SpanWriter:
         if self._cursor is None:
             self._cursor = cursor = _cursor(self.conn)
             self._temp_store = _use_temp_files(cursor)
-            self._autocheckpoint = _set_autocheckpoint(cursor, SPAN_AUTOCHECKPOINT_PAGES)
             self._before = _max_rowid(cursor)
         inserted = _insert_sqlite(self._cursor, params, columns)
         self._pending += inserted
@@ -404,19 +394,6 @@ class SpanWriter:
             cursor.execute(f"PRAGMA temp_store = {self._temp_store}")
             cursor.close()
             self._temp_store = None
-        if self._autocheckpoint is not None:
-            cursor = _cursor(self.conn)
-            _set_autocheckpoint(cursor, self._autocheckpoint)
-            cursor.close()
-            self._autocheckpoint = None
-
-
-def _set_autocheckpoint(cursor: Any, pages: int) -> int:
-    """Set the connection's WAL auto-checkpoint threshold; returns the previous one."""
-    cursor.execute("PRAGMA wal_autocheckpoint")
-    previous = int(cursor.fetchone()[0])
-    cursor.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}")
-    return previous
 
 
 def _use_temp_files(cursor: Any) -> int | None:
