@@ -107,6 +107,7 @@ def test_the_child_writes_rows_rollups_and_rejections_on_each_backend(
     assert calls == len(ids)
     assert rejected == ["x-aifinops-team"]
     assert recorder.process is not None and recorder.process.started == 1
+    assert recorder.metrics.writer_starts._value.get() == 1
     assert not list((tmp_path / "spool").glob("spool-*.jsonl"))  # all committed, deleted
 
 
@@ -143,6 +144,7 @@ def test_a_killed_child_is_replaced_and_nothing_is_lost_or_doubled(tmp_path: Pat
     with engine.connect() as conn:
         assert conn.execute(select(func.sum(rollup_hourly.c.calls))).scalar_one() == len(ids)
     assert recorder.process is not None and recorder.process.started >= 2
+    assert recorder.metrics.writer_starts._value.get() == recorder.process.started
     engine.dispose()
 
 

@@ -33,6 +33,7 @@ import os
 import signal
 import struct
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -62,6 +63,8 @@ class WriterProcess:
         self._config = orjson.dumps({"url": url, "search_path": search_path})
         self._proc: asyncio.subprocess.Process | None = None
         self.started = 0
+        #: Called after each start (the recorder counts them in /metrics).
+        self.on_start: Callable[[], object] | None = None
 
     async def start(self) -> None:
         """Start the child (it imports the ledger code while the gateway goes on)."""
@@ -75,6 +78,8 @@ class WriterProcess:
             stdout=asyncio.subprocess.PIPE,
         )
         self.started += 1
+        if self.on_start is not None:
+            self.on_start()
         self._send(self._config)
 
     def _send(self, payload: bytes) -> None:

@@ -87,6 +87,11 @@ class GatewayMetrics:
             "Failed spool writes (event kept in memory).",
             registry=r,
         )
+        self.writer_starts = Counter(
+            "aifinops_recorder_writer_starts",
+            "Ledger writer processes started (1 at start-up; more: one died and was replaced).",
+            registry=r,
+        )
         self.rejections_dropped = Counter(
             "aifinops_recorder_rejections_dropped",
             "Rejection records dropped because the ledger was away too long.",

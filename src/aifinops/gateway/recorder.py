@@ -72,6 +72,8 @@ class Recorder:
         #: When set, batches are written by this child process instead of a thread.
         self.process = process
         self.linger = LINGER_SECONDS if process is None else PROCESS_LINGER_SECONDS
+        if process is not None:
+            process.on_start = metrics.writer_starts.inc
         self.pricing = pricing
         self.spool = spool
         self.metrics = metrics
