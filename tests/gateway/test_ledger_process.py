@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
@@ -216,6 +217,31 @@ def test_garbage_from_the_child_is_an_error_and_a_restart(tmp_path: Path) -> Non
         await process.close()
 
     asyncio.run(run())
+
+
+def test_the_child_gets_no_secrets_from_the_gateway_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    open_ledger(url).dispose()
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-openai")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret")
+    monkeypatch.setenv("AIFINOPS_DATABASE_URL", url)
+    monkeypatch.setenv("AIFINOPS_SOMETHING_PLAIN", "kept")
+
+    async def run() -> bytes:
+        process = WriterProcess(url)
+        await process.start()
+        assert process.pid is not None
+        environ = Path(f"/proc/{process.pid}/environ").read_bytes()
+        await process.write([], [], [])  # it works without them
+        await process.close()
+        return environ
+
+    environ = asyncio.run(run()).split(b"\0")
+    assert b"AIFINOPS_SOMETHING_PLAIN=kept" in environ
+    leaked = [v for v in environ if b"sk-secret-openai" in v or b"sk-ant-secret" in v]
+    assert not leaked and not [v for v in environ if v.startswith(b"AIFINOPS_DATABASE_URL=")]
 
 
 def _zombie(pid: int) -> bool:

@@ -33,7 +33,7 @@ import os
 import signal
 import struct
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -43,13 +43,28 @@ from sqlalchemy.engine import Engine
 from aifinops.ledger.db import create_ledger_engine
 from aifinops.ledger.schema import gateway_rejections
 from aifinops.ledger.writer import write_rows
+from aifinops.settings_gateway import SECRET_KEYS
 from aifinops.usage import parse_ts
 
 log = logging.getLogger("aifinops.gateway")
 
 _LENGTH = struct.Struct(">I")
+#: Variables that hold secrets (provider keys, the metrics token, the customer-hash salt,
+#: the database URL with its password): not passed to the child.
+_SECRET_VARIABLES = frozenset(
+    {
+        *SECRET_KEYS.values(),
+        "AIFINOPS_DATABASE_URL",
+    }
+)
 #: How long the gateway waits for the child to exit once its stdin is closed.
 _EXIT_WAIT_SECONDS = 5.0
+
+
+def child_environment(env: Mapping[str, str]) -> dict[str, str]:
+    """The gateway's environment without its secrets: the child needs none of them (the
+    ledger URL comes in the first frame)."""
+    return {k: v for k, v in env.items() if k not in _SECRET_VARIABLES}
 
 
 class WriterProcessError(RuntimeError):
@@ -76,6 +91,7 @@ class WriterProcess:
             "aifinops.gateway.ledger_process",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            env=child_environment(os.environ),
         )
         self.started += 1
         if self.on_start is not None:
