@@ -58,6 +58,22 @@ def test_cookie_is_httponly_and_samesite(visit: Any, company: Company) -> None:
     assert urlsplit(v.page.url).path == "/login"
 
 
+def test_logout_is_a_post_only(company: Company) -> None:
+    """A GET (a link or an image on another site) cannot sign anyone out."""
+    login = httpx.post(f"{company.url}/login", data={"token": company.tokens["admin"]}, timeout=10)
+    assert login.status_code == 303
+    cookies = {"aifinops_session": login.cookies["aifinops_session"]}
+    response = httpx.get(f"{company.url}/logout", cookies=cookies, timeout=10)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert "set-cookie" not in response.headers
+    page = httpx.get(f"{company.url}/teams?{company.range}", cookies=cookies, timeout=30)
+    assert page.status_code == 200  # still signed in
+    out = httpx.post(f"{company.url}/logout", cookies=cookies, timeout=10)
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert "aifinops_session=" in out.headers["set-cookie"]
+
+
 def test_a_bad_token_or_a_role_without_reads_is_refused(company: Company) -> None:
     for token, says in (
         ("aft_wrong", "Unknown or revoked API token"),

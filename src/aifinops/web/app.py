@@ -199,7 +199,7 @@ def create_dashboard_app(engine: Engine, api: ASGIApp) -> ASGIApp:
         Route("/", d.overview),
         Route("/login", d.login_page, methods=["GET"]),
         Route("/login", d.login, methods=["POST"]),
-        Route("/logout", d.logout, methods=["GET", "POST"]),
+        Route("/logout", d.logout, methods=["POST"]),
         Route("/teams", d.teams),
         Route("/features", d.features),
         Route("/customers", d.customers),
