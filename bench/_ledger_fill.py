@@ -55,6 +55,16 @@ def pg_base_url() -> str:
     return os.environ.get("AIFINOPS_BENCH_DATABASE_URL", DEFAULT_PG)
 
 
+def import_source(workdir: Path, events: int) -> Path:
+    """The import benchmarks' shared input: ``events-N.jsonl`` in ``workdir`` (seed 7),
+    generated on first use."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    source = workdir / f"events-{events}.jsonl"
+    if not source.exists():
+        generate(source, events, seed=7)
+    return source
+
+
 def generate(path: Path, n: int, seed: int) -> None:
     """Write n canonical events spread over MONTH (streamed in chunks: memory stays flat)."""
     rng = np.random.default_rng(seed)

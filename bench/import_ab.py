@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from _ledger_fill import ROOT, generate
+from _ledger_fill import ROOT, import_source
 
 #: The CLI, imported from the tree on PYTHONPATH (the venv's `aifinops` script would too).
 _CLI = "from aifinops.cli import main; main()"
@@ -46,10 +46,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out" / "import_ab")
     args = parser.parse_args()
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    source = args.workdir / f"events-{args.events}.jsonl"
-    if not source.exists():
-        generate(source, args.events, seed=7)
+    source = import_source(args.workdir, args.events)
     trees = [spec.split("=", 1) for spec in args.trees]
     for run in range(1, args.runs + 1):
         for label, tree in trees:

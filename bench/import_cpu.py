@@ -17,7 +17,7 @@ import resource
 import time
 from pathlib import Path
 
-from _ledger_fill import ROOT, generate
+from _ledger_fill import ROOT, import_source
 from aifinops.ingest import events
 from aifinops.ingest.files import numbered_lines
 from aifinops.ledger.db import open_ledger
@@ -39,10 +39,7 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, help="override events.IN_FLIGHT")
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out" / "import_ab")
     args = parser.parse_args()
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    source = args.workdir / f"events-{args.events}.jsonl"
-    if not source.exists():
-        generate(source, args.events, seed=7)
+    source = import_source(args.workdir, args.events)
     if args.in_flight:
         events.IN_FLIGHT = args.in_flight
     db = args.workdir / "cpu.db"

@@ -18,7 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from _ledger_fill import ROOT, generate
+from _ledger_fill import ROOT, import_source
 from aifinops.ingest.events import BATCH_ROWS, PreparedBatch, _batches, prepare_lines
 from aifinops.ingest.files import numbered_lines
 from aifinops.ledger import writer
@@ -103,10 +103,7 @@ def main() -> None:
     parser.add_argument("--span", type=int, action="append")
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out" / "import_ab")
     args = parser.parse_args()
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    source = args.workdir / f"events-{args.events}.jsonl"
-    if not source.exists():
-        generate(source, args.events, seed=7)
+    source = import_source(args.workdir, args.events)
     t = time.perf_counter()
     with source.open("rb") as binary:
         batches = [
