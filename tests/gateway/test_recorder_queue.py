@@ -119,3 +119,32 @@ def test_a_restart_replays_a_large_spool_within_the_bound(tmp_path: Path) -> Non
     assert not list((tmp_path / "spool").glob("*.jsonl"))
     good.dispose()
     down.dispose()
+
+
+def test_catching_up_does_not_wait_for_batches_to_fill(tmp_path: Path) -> None:
+    """A backlog in the spool, or a queue at its bound, is written at once: the linger
+    that lets a batch form at light load would cap catching up at one batch a linger."""
+    good = open_ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    down = create_ledger_engine(f"sqlite:///{tmp_path / 'missing' / 'ledger.db'}")
+
+    async def run() -> tuple[Recorder, float]:
+        recorder = _recorder(down, tmp_path / "spool", queue_max=10)
+        recorder.linger = 30.0  # far longer than the test may take
+        await recorder.start()
+        for _ in range(200):  # 10 in memory, 190 in the spool only: 20 batches of 10
+            recorder.record(_event(uuid.uuid4().hex))
+        await asyncio.sleep(0.3)
+        assert recorder.queue_depth == 10 and recorder.backlog
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        recorder.engine = good
+        await _until(lambda: recorder.written >= 200 and not recorder.backlog, timeout=10)
+        took = loop.time() - began
+        await recorder.stop()
+        return recorder, took
+
+    recorder, took = asyncio.run(run())
+    assert took < 10  # with a linger per batch: 20 × 30 s
+    assert len(_ledger_ids(good)) == 200
+    good.dispose()
+    down.dispose()
