@@ -146,5 +146,6 @@ def test_catching_up_does_not_wait_for_batches_to_fill(tmp_path: Path) -> None:
     recorder, took = asyncio.run(run())
     assert took < 10  # with a linger per batch: 20 × 30 s
     assert len(_ledger_ids(good)) == 200
+    assert recorder.metrics.events_dropped._value.get() == 0
     good.dispose()
     down.dispose()
