@@ -45,6 +45,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache: bulk imports
     cursor.execute("PRAGMA temp_store=MEMORY")
+    # the WAL grows to an import span's pages; once checkpointed it is cut back to this
+    # (without it the file keeps its largest size while any connection stays open)
+    cursor.execute("PRAGMA journal_size_limit=67108864")
     cursor.close()
 
 
