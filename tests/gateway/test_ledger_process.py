@@ -227,7 +227,10 @@ def test_the_child_gets_no_secrets_from_the_gateway_environment(
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-openai")
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret")
     monkeypatch.setenv("AIFINOPS_DATABASE_URL", url)
-    monkeypatch.setenv("AIFINOPS_SOMETHING_PLAIN", "kept")
+    monkeypatch.setenv("OPENAI_KEY_PROD", "sk-named-by-the-config")  # openai_api_key_env
+    monkeypatch.setenv("AIFINOPS_SLACK_WEBHOOK_URL", "https://hooks.example/secret-hook")
+    monkeypatch.setenv("AIFINOPS_SOMETHING_PLAIN", "not needed")
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "7")  # the driver's own settings are kept
 
     async def run() -> bytes:
         process = WriterProcess(url)
@@ -239,9 +242,11 @@ def test_the_child_gets_no_secrets_from_the_gateway_environment(
         return environ
 
     environ = asyncio.run(run()).split(b"\0")
-    assert b"AIFINOPS_SOMETHING_PLAIN=kept" in environ
-    leaked = [v for v in environ if b"sk-secret-openai" in v or b"sk-ant-secret" in v]
-    assert not leaked and not [v for v in environ if v.startswith(b"AIFINOPS_DATABASE_URL=")]
+    assert b"PGCONNECT_TIMEOUT=7" in environ
+    assert any(v.startswith(b"PATH=") for v in environ)
+    secrets = (b"sk-secret-openai", b"sk-ant-secret", b"sk-named-by-the-config", b"secret-hook")
+    leaked = [v for v in environ if any(secret in v for secret in secrets)]
+    assert not leaked and not [v for v in environ if v.startswith(b"AIFINOPS_")]
 
 
 def _zombie(pid: int) -> bool:

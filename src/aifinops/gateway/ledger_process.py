@@ -49,22 +49,28 @@ from aifinops.usage import parse_ts
 log = logging.getLogger("aifinops.gateway")
 
 _LENGTH = struct.Struct(">I")
-#: Variables that hold secrets (provider keys, the metrics token, the customer-hash salt,
-#: the database URL with its password): not passed to the child.
-_SECRET_VARIABLES = frozenset(
-    {
-        *SECRET_KEYS.values(),
-        "AIFINOPS_DATABASE_URL",
-    }
+#: What the child keeps of the gateway's environment: what Python, the C library and the
+#: database drivers read (libpq's ``PG*`` variables, so it connects as the gateway
+#: does), nothing else. Provider keys, the metrics token, the customer-hash salt, webhook
+#: URLs, the database URL (it comes over the pipe), and a key kept in a variable of any
+#: other name (``openai_api_key_env: OPENAI_KEY_PROD``) stay in the gateway.
+_KEPT_VARIABLES = frozenset(
+    {"PATH", "HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ", "TMPDIR", "VIRTUAL_ENV"}
 )
+_KEPT_PREFIXES = ("LC_", "PYTHON", "PG", "SSL_CERT_", "SQLITE_")
+#: Never kept, even under a kept prefix.
+_SECRET_VARIABLES = frozenset({*SECRET_KEYS.values(), "AIFINOPS_DATABASE_URL"})
 #: How long the gateway waits for the child to exit once its stdin is closed.
 _EXIT_WAIT_SECONDS = 5.0
 
 
 def child_environment(env: Mapping[str, str]) -> dict[str, str]:
-    """The gateway's environment without its secrets: the child needs none of them (the
-    ledger URL comes in the first frame)."""
-    return {k: v for k, v in env.items() if k not in _SECRET_VARIABLES}
+    """The part of the gateway's environment the child needs (see `_KEPT_VARIABLES`)."""
+    return {
+        k: v
+        for k, v in env.items()
+        if (k in _KEPT_VARIABLES or k.startswith(_KEPT_PREFIXES)) and k not in _SECRET_VARIABLES
+    }
 
 
 class WriterProcessError(RuntimeError):
