@@ -18,8 +18,9 @@ def new_event_id() -> str:
     """``ev_`` and a UUIDv7 (RFC 9562) in hex: the Unix time in milliseconds, then 74
     random bits. Time-ordered ids land at the end of the ledger's ``event_id`` index, so a
     batch's inserts touch a few of its pages instead of one page per event anywhere in
-    it; with random ids (UUIDv4) the recorder's write cost grew with the ledger (on a
-    400,000-event ledger, 42 against 30 µs of CPU an event: docs/benchmarks.md)."""
+    it; with random ids (UUIDv4) the recorder's write cost grew with the ledger (18.7 →
+    31.2 µs of CPU an event from a fresh to a 400,000-event ledger, against 16.1 → 16.8:
+    bench/recorder_write.py, docs/benchmarks.md)."""
     value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10))
     value = value & ~(0xF << 76) | 0x7 << 76  # version 7
     value = value & ~(0x3 << 62) | 0x2 << 62  # the RFC's variant
