@@ -25,7 +25,14 @@ from aifinops.ledger import writer
 from aifinops.ledger.db import open_ledger
 from aifinops.pricing import RateBook
 
-ROLLUPS = ("hourly", "daily", "unit", "waste")  # the order of writer._roll_up_sqlite
+#: The writer's statements by the table they write (`writer._sqlite_rollups`).
+ROLLUPS = {
+    "INSERT INTO temp.": "hour deltas",
+    "INSERT INTO rollup_hourly": "hourly",
+    "INSERT INTO rollup_daily": "daily",
+    "INSERT INTO unit_rollup": "unit",
+    "INSERT INTO waste_rollup": "waste",
+}
 
 
 class _TimedCursor:
@@ -35,16 +42,12 @@ class _TimedCursor:
         self.cursor = cursor
         self.connection = cursor.connection
         self.times = times
-        self.upserts = 0
 
     def execute(self, sql: str, *args: Any) -> Any:
         t = time.perf_counter()
         result = self.cursor.execute(sql, *args)
-        if sql.startswith("INSERT INTO"):
-            self.times[ROLLUPS[self.upserts % len(ROLLUPS)]] += time.perf_counter() - t
-            self.upserts += 1
-        else:
-            self.times["other statements"] += time.perf_counter() - t
+        name = next((v for k, v in ROLLUPS.items() if sql.startswith(k)), "other statements")
+        self.times[name] += time.perf_counter() - t
         return result
 
     def executemany(self, sql: str, params: Any) -> Any:

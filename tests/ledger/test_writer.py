@@ -136,6 +136,25 @@ def daily(engine: Engine) -> dict[tuple[Any, ...], dict[str, int]]:
         }
 
 
+def test_daily_rollup_matches_the_events_summed_by_day(ledger: Engine) -> None:
+    """Computed apart from the ledger: the daily rollup (on SQLite, the hourly deltas
+    summed by day) equals the events grouped by day, errors and unpriced calls included."""
+    rows = [row(i) for i in range(60)]
+    rows += [row(60 + i, model="no-such-model") for i in range(6)]  # unpriced
+    rows += [row(70 + i, status=500, error_type="upstream_error") for i in range(5)]
+    with ledger.begin() as conn:
+        write_rows(conn, rows[:40])
+    with ledger.begin() as conn:
+        write_rows(conn, rows[25:])  # 15 duplicates, the rest new
+    expected: dict[tuple[Any, ...], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (hour, *dims), measures in expected_rollups(rows).items():
+        for m, v in measures.items():
+            expected[(hour.date(), *dims)][m] += v
+    assert daily(ledger) == {k: dict(v) for k, v in expected.items()}
+    assert sum(v["unpriced_calls"] for v in daily(ledger).values()) == 6
+    assert sum(v["errors"] for v in daily(ledger).values()) == 5
+
+
 def test_daily_rollup_is_the_hourly_one_summed_by_day(ledger: Engine) -> None:
     rows = [row(i) for i in range(80)]
     with ledger.begin() as conn:
