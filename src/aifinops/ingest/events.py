@@ -44,8 +44,8 @@ SPAN_ROWS = 250_000
 #: Batches handed to the workers ahead of the writer, so they keep preparing while the
 #: writer rolls up and commits a span (with too few they sit idle then and the writer
 #: waits for them after). A worker hands its batch back pickled (`prepare_lines_packed`)
-#: and the writer unpickles it only when its turn comes: a waiting batch is a few
-#: hundred KiB of bytes instead of ≈ 7 MiB of tuples, so 40 wait in the memory 20 took
+#: and the writer unpickles it only when its turn comes: a waiting batch is ≈ 0.8 MiB
+#: of bytes instead of several MiB of tuples, so 40 wait in about the memory 20 took
 #: (1,000,000 events, alternated pairs: 30.8 / 31.7 k → 33.5 / 33.6 k events/s, peak RSS
 #: 332 → 342 MiB; docs/benchmarks.md). The bound keeps memory flat.
 IN_FLIGHT = 40
