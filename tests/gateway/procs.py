@@ -86,8 +86,8 @@ def stop(proc: subprocess.Popen[str], *, hard: bool = False) -> None:
 
 
 @contextmanager
-def sim_process(folder: Path) -> Iterator[Proc]:
-    args = [SIM_LAUNCH, "sim", "--port", "0"]
+def sim_process(folder: Path, *extra: str) -> Iterator[Proc]:
+    args = [SIM_LAUNCH, "sim", "--port", "0", *extra]
     args += ["--api-key", UPSTREAM_OPENAI_KEY, "--api-key", UPSTREAM_ANTHROPIC_KEY]
     p = _start(args, {}, folder / "sim.log", "listening on http://127.0.0.1:")
     try:

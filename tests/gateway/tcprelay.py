@@ -17,6 +17,11 @@ class TcpRelay:
         self.port = 0
         self.cut_active = False
         self.held = 0
+        self.accepted = 0  # connections made to the relay
+        self.closed = 0  # of which ended (by either side)
+        #: Send the end of a chunked response body (``0\r\n\r\n``) in a segment of its
+        #: own, a moment after the data before it, as a real network may.
+        self.split_body_end = False
         self._writers: set[asyncio.StreamWriter] = set()
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -71,6 +76,7 @@ class TcpRelay:
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._writers.add(writer)
+        self.accepted += 1
         if self.cut_active:
             self.held += 1  # accepted, never answered: the client's connect_timeout decides
             return
@@ -81,14 +87,25 @@ class TcpRelay:
             return
         self._writers.add(up_writer)
         await asyncio.gather(
-            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+            self._pipe(reader, up_writer),
+            self._pipe(up_reader, writer, downstream=True),
+            return_exceptions=True,
         )
+        self.closed += 1
 
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pipe(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, downstream: bool = False
+    ) -> None:
         try:
             while data := await reader.read(65536):
                 if self.cut_active:
                     break
+                end = b"\r\n0\r\n\r\n"
+                if downstream and self.split_body_end and data.endswith(end) and data != end:
+                    writer.write(data[: -len(end) + 2])
+                    await writer.drain()
+                    await asyncio.sleep(0.02)
+                    data = end[2:]
                 writer.write(data)
                 await writer.drain()
         finally:

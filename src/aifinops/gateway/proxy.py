@@ -11,6 +11,7 @@ broken streams are recorded too, with their status and error type.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -361,7 +362,8 @@ class Proxy:
             }
         )
         watch = asyncio.ensure_future(receive())
-        watch.add_done_callback(lambda _: resp.close())  # a client gone stops the upstream
+        # a client gone stops the upstream (not the watch cancelled at the end)
+        watch.add_done_callback(lambda w: None if w.cancelled() else resp.close())
         recorded, error_type = await self._pump(ctx, proc, resp, send, watch)
         client_gone = watch.done() and not watch.cancelled()
         if not watch.done():
@@ -378,6 +380,8 @@ class Proxy:
             if tail and not client_gone:
                 await send({"type": "http.response.body", "body": tail, "more_body": True})
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+        if proc.finished and not client_gone:
+            await _finish_upstream(resp)
 
     async def _pump(
         self,
@@ -451,6 +455,28 @@ def _with_model(prepared: Prepared, model: str) -> Prepared:
     body = orjson.loads(prepared.upstream_body)
     body["model"] = model
     return replace(prepared, model=model, upstream_body=orjson.dumps(body))
+
+
+#: How long and how far the gateway reads an upstream stream past its last event.
+_FINISH_SECONDS = 0.5
+_FINISH_BYTES = 65_536
+
+
+async def _finish_upstream(resp: aiohttp.ClientResponse) -> None:
+    """Read what is left of a streamed upstream response after its last event, once the
+    client has its whole response: the end of the chunked body, usually there already or
+    a moment behind. A response read to its end goes back to the connection pool; one
+    left unread is closed when it is released, and the next call pays for a new
+    connection (before this, nearly every streamed call did: 1,773 connections for
+    1,632 calls in a 1-client run). Bounded in time and size: an upstream that does not
+    end its response just loses its connection, as before."""
+    if resp.content.is_eof():
+        return
+    with contextlib.suppress(TimeoutError, aiohttp.ClientError):
+        async with asyncio.timeout(_FINISH_SECONDS):
+            left = _FINISH_BYTES
+            while left > 0 and (chunk := await resp.content.readany()):
+                left -= len(chunk)
 
 
 _DROP_RAW = frozenset(name.encode() for name in DROP_RESPONSE)
