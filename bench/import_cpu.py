@@ -3,7 +3,8 @@
     .venv/bin/python bench/import_cpu.py [--events 200000] [--in-flight N]
 
 Imports bench/_ledger_fill.py's seeded file into a fresh SQLite ledger in this process
-with `import_json_lines` and one worker (as `aifinops import events` does on 2 cores),
+with `import_json_blocks` and one worker (as `aifinops import events` does on 2 cores;
+a tree from before blocks, `import_json_lines`),
 then prints the wall time, the CPU (user + system) of this process (the writer) and of
 the worker per event, this process's peak RSS and the load average before and after.
 Run it once per source tree with PYTHONPATH=<tree>/src to compare trees.
@@ -18,8 +19,7 @@ import time
 from pathlib import Path
 
 from _ledger_fill import ROOT, import_source
-from aifinops.ingest import events
-from aifinops.ingest.files import numbered_lines
+from aifinops.ingest import events, files
 from aifinops.ledger.db import open_ledger
 from aifinops.pricing import RateBook
 
@@ -50,9 +50,16 @@ def main() -> None:
     writer, worker = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     with source.open("rb") as binary:
-        summary = events.import_json_lines(
-            engine, numbered_lines(binary), "canonical", RateBook(), workers=1, on_reject=print
-        )
+        if hasattr(events, "import_json_blocks"):
+            blocks = files.line_blocks(binary, events.BATCH_ROWS)
+            summary = events.import_json_blocks(
+                engine, blocks, "canonical", RateBook(), workers=1, on_reject=print
+            )
+        else:  # a tree from before blocks: line by line
+            lines = files.numbered_lines(binary)
+            summary = events.import_json_lines(
+                engine, lines, "canonical", RateBook(), workers=1, on_reject=print
+            )
     engine.dispose()  # the last connection's checkpoint is part of the import
     seconds = time.perf_counter() - t
     writer = _cpu(resource.RUSAGE_SELF) - writer

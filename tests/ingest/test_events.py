@@ -8,8 +8,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from aifinops.ingest.events import import_events, import_json_lines
-from aifinops.ingest.files import Rejection, iter_rows, numbered_lines
+from aifinops.ingest.events import import_events, import_json_blocks
+from aifinops.ingest.files import Rejection, iter_rows, line_blocks
 from aifinops.ingest.raw import converter_for
 from aifinops.ledger.db import open_ledger
 from aifinops.ledger.schema import rollup_hourly, usage_events
@@ -56,14 +56,13 @@ def test_workers_and_in_process_agree(tmp_path: Path) -> None:
             batch_rows=50,
         )
     with path.open("rb") as binary:
-        second = import_json_lines(
+        second = import_json_blocks(
             two,
-            numbered_lines(binary),
+            line_blocks(binary, 50),
             "canonical",
             RATES,
             workers=2,
             on_reject=rejected_two.append,
-            batch_rows=50,
         )
     assert first == second
     assert (first.imported, first.duplicates, first.rejected) == (400, 1, 2)

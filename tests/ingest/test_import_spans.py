@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from aifinops.ingest.events import ImportSummary, Rejection, import_events, import_json_lines
-from aifinops.ingest.files import iter_rows, numbered_lines
+from aifinops.ingest.events import ImportSummary, Rejection, import_events, import_json_blocks
+from aifinops.ingest.files import iter_rows, line_blocks
 from aifinops.ingest.raw import converter_for
 from aifinops.ledger.db import open_ledger
 from aifinops.ledger.schema import rollup_daily, rollup_hourly, usage_events
@@ -206,14 +206,13 @@ def test_worker_import_uses_spans(tmp_path: Path) -> None:
     two = open_ledger(f"sqlite:///{tmp_path / 'two.db'}")
     run_import(one, path, span_rows=1)
     with path.open("rb") as binary:
-        summary = import_json_lines(
+        summary = import_json_blocks(
             two,
-            numbered_lines(binary),
+            line_blocks(binary, 40),
             "canonical",
             RATES,
             workers=1,
             on_reject=lambda r: None,
-            batch_rows=40,
             span_rows=120,
         )
     assert summary.imported == 300

@@ -55,10 +55,10 @@ class _Counter:
             self.read += len(line)
             yield line
 
-    def lines(self, lines: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
-        for number, line in lines:
-            self.read += len(line)
-            yield number, line
+    def blocks(self, blocks: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
+        for first, data in blocks:
+            self.read += len(data)
+            yield first, data
 
 
 def _file_kind(path: Path, fmt: EventFormat) -> str:
@@ -114,8 +114,8 @@ def import_events_command(
     still imported (unless --strict) and the command exits 1. Replaying a file adds
     nothing: its events are counted as duplicates skipped.
     """
-    from aifinops.ingest.events import ImportSummary, import_events, import_json_lines
-    from aifinops.ingest.files import iter_rows, numbered_lines
+    from aifinops.ingest.events import BATCH_ROWS, ImportSummary, import_events, import_json_blocks
+    from aifinops.ingest.files import iter_rows, line_blocks
     from aifinops.pricing import PricingEngine
 
     settings = settings_or_exit(config)
@@ -138,9 +138,9 @@ def import_events_command(
 
         if kind == "jsonl" and workers > 0:
             with source.open("rb") as binary:
-                summary = import_json_lines(
+                summary = import_json_blocks(
                     db,
-                    counted.lines(numbered_lines(binary)),
+                    counted.blocks(line_blocks(binary, BATCH_ROWS)),
                     fmt.value,
                     settings.rates,
                     workers=workers,

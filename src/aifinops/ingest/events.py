@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
-from aifinops.ingest.files import Rejection, Row, parse_json_line
+from aifinops.ingest.files import Rejection, Row, block_lines, parse_json_line
 from aifinops.ingest.raw import converter_for
 from aifinops.ledger.writer import SpanWriter, narrow_params, prepare_params, set_cost
 from aifinops.pricing import PricingEngine, RateBook
@@ -43,7 +43,7 @@ BATCH_ROWS = 5_000
 SPAN_ROWS = 250_000
 #: Batches handed to the workers ahead of the writer, so they keep preparing while the
 #: writer rolls up and commits a span (with too few they sit idle then and the writer
-#: waits for them after). A worker hands its batch back pickled (`prepare_lines_packed`)
+#: waits for them after). A worker hands its batch back pickled (`prepare_block_packed`)
 #: and the writer unpickles it only when its turn comes: a waiting batch is ≈ 0.8 MiB
 #: of bytes instead of several MiB of tuples, so 40 wait in about the memory 20 took
 #: (1,000,000 events, alternated pairs: 30.8 / 31.7 k → 33.5 / 33.6 k events/s, peak RSS
@@ -146,10 +146,12 @@ def prepare_lines(
     return prepare(rows, converter_for(file_format), _worker_pricing(rates), dialect)
 
 
-def prepare_lines_packed(
-    lines: list[tuple[int, bytes]], file_format: str, rates: RateBook, dialect: str
+def prepare_block_packed(
+    first: int, data: bytes, file_format: str, rates: RateBook, dialect: str
 ) -> bytes:
-    """`prepare_lines`, pickled in the worker: the batch waits for the writer as bytes."""
+    """`prepare_lines` for a block of lines (`aifinops.ingest.files.line_blocks`),
+    pickled in the worker: the batch waits for the writer as bytes."""
+    lines = block_lines(first, data)
     return pickle.dumps(prepare_lines(lines, file_format, rates, dialect), protocol=5)
 
 
@@ -280,27 +282,34 @@ def import_events(
     return writer.summary
 
 
-def import_json_lines(
+def import_json_blocks(
     db: Engine,
-    lines: Iterable[tuple[int, bytes]],
+    blocks: Iterable[tuple[int, bytes]],
     file_format: str,
     rates: RateBook,
     *,
     workers: int,
     on_reject: Callable[[Rejection], None],
     on_batch: Callable[[ImportSummary], None] | None = None,
-    batch_rows: int = BATCH_ROWS,
     span_rows: int = SPAN_ROWS,
 ) -> ImportSummary:
-    """Import numbered JSONL lines, preparing batches in ``workers`` processes."""
+    """Import JSONL in blocks of whole lines (`aifinops.ingest.files.line_blocks`, each
+    a batch), preparing them in ``workers`` processes.
+
+    The blocks go to the workers as they are read, and the workers split them into
+    lines: this process never makes a Python object per line (reading line by line
+    here cost it ≈ 1.3-1.9 µs an event, of the ≈ 46 it spends, at 1,000,000 events).
+    """
     pending: deque[Future[bytes]] = deque()
     dialect = db.dialect.name
     with (
         _Writer(db, on_reject, on_batch, span_rows) as writer,
         ProcessPoolExecutor(workers) as pool,
     ):
-        for batch in _batches(lines, batch_rows):
-            pending.append(pool.submit(prepare_lines_packed, batch, file_format, rates, dialect))
+        for first, data in blocks:
+            pending.append(
+                pool.submit(prepare_block_packed, first, data, file_format, rates, dialect)
+            )
             if len(pending) >= IN_FLIGHT:
                 writer.write(_unpack(pending.popleft().result()))
         while pending:

@@ -9,7 +9,7 @@ import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
@@ -70,3 +70,48 @@ def numbered_lines(stream: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
     for number, text in enumerate(stream, start=1):
         if text.strip():
             yield number, text
+
+
+#: Bytes a line is first guessed to take when `line_blocks` sizes its first read.
+_FIRST_GUESS = 256
+
+
+def line_blocks(stream: BinaryIO, max_lines: int) -> Iterator[tuple[int, bytes]]:
+    """A binary stream's whole lines in blocks of at most ``max_lines`` lines: (the
+    number of the block's first line, the block's bytes).
+
+    Each read is sized to about ``max_lines`` lines by the lines seen so far, then
+    completed to the end of its last line, so an import's main process hands its
+    workers a few large byte strings instead of a Python object per line (splitting the
+    lines is the workers' part: `block_lines`).
+    """
+    if max_lines < 1:
+        raise ValueError("max_lines must be at least 1")
+    number = 1
+    size = max_lines * _FIRST_GUESS
+    carry = b""
+    while True:
+        data = carry + stream.read(size)
+        carry = b""
+        if not data:
+            return
+        if not data.endswith(b"\n"):
+            data += stream.readline()
+        count = data.count(b"\n")
+        if count > max_lines:
+            cut = -1
+            for _ in range(max_lines):
+                cut = data.index(b"\n", cut + 1)
+            data, carry = data[: cut + 1], data[cut + 1 :]
+            count = max_lines
+        size = max(len(data) * max_lines // max(count, 1) * 9 // 10, 4096)
+        yield number, data
+        number += count
+
+
+def block_lines(first: int, data: bytes) -> list[tuple[int, bytes]]:
+    """(line number, line) of each non-blank line of a `line_blocks` block."""
+    lines = data.split(b"\n")
+    if not lines[-1]:
+        lines.pop()  # after the block's last newline
+    return [(first + i, line) for i, line in enumerate(lines) if line.strip()]
