@@ -122,26 +122,32 @@ class StreamProcessor:
         return self._inspect(obj)
 
     def _inspect(self, obj: dict[str, Any]) -> tuple[bool, bool]:
-        kind = obj.get("type")
+        # Called for every event of every stream: exact types are checked inline (a
+        # JSON object decodes to a dict, a string to a str), no helper calls.
         if self.kind == "chat":
             choices = obj.get("choices")
-            if isinstance(choices, list):
+            if type(choices) is list:
                 for choice in choices:
-                    delta = choice.get("delta") if isinstance(choice, dict) else None
-                    if isinstance(delta, dict) and isinstance(delta.get("content"), str):
-                        self.text_bytes += len(delta["content"])
+                    delta = choice.get("delta") if type(choice) is dict else None
+                    if type(delta) is dict:
+                        content = delta.get("content")
+                        if type(content) is str:
+                            self.text_bytes += len(content)
             keep = not (self.strip_usage_chunk and choices == [] and obj.get("usage"))
             return keep, False
+        kind = obj.get("type")
         if self.kind == "responses":
-            if isinstance(obj.get("delta"), str):
-                self.text_bytes += len(obj["delta"])
-            return True, kind in _RESPONSES_TERMINAL
+            delta = obj.get("delta")
+            if type(delta) is str:
+                self.text_bytes += len(delta)
+            return True, type(kind) is str and kind in _RESPONSES_TERMINAL
         if kind == "content_block_delta":
             delta = obj.get("delta")
-            if isinstance(delta, dict):
+            if type(delta) is dict:
                 for key in _ANTHROPIC_DELTA_KEYS:
-                    if isinstance(delta.get(key), str):
-                        self.text_bytes += len(delta[key])
+                    text = delta.get(key)
+                    if type(text) is str:
+                        self.text_bytes += len(text)
         return True, kind in ("message_stop", "error")
 
     def result(self) -> ParsedUsage:
@@ -155,8 +161,13 @@ class StreamProcessor:
 
 def _data_of(event: bytes) -> bytes | None:
     """The joined ``data:`` lines of one event, None when it has none."""
-    if event.startswith(b"data: ") and event.count(b"\n") == 2:  # the common case
+    lines = event.count(b"\n")
+    if lines == 2 and event.startswith(b"data: "):  # OpenAI's events
         return event[6:-2]
+    if lines == 3 and event.startswith(b"event: "):  # Anthropic's: event, then data
+        start = event.find(b"\n") + 1
+        if event.startswith(b"data: ", start):
+            return event[start + 6 : -2]
     parts = []
     for line in event.split(b"\n"):
         if line.startswith(b"data:"):

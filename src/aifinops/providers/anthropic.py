@@ -168,7 +168,10 @@ class AnthropicStreamAccumulator:
 
     def feed(self, event: Mapping[str, object]) -> None:
         """Take one parsed event (the JSON after ``data:``); unknown types are ignored."""
-        obj = as_object(event, "")
+        obj = event if type(event) is dict else as_object(event, "")
+        kind = obj.get("type")
+        if kind in ("content_block_delta", "ping"):  # a tuple: `kind` may be unhashable
+            return  # most of a stream: nothing to take
         kind = opt_str(obj, "type", "")
         if kind == "message_start":
             message = as_object(obj.get("message"), "message")

@@ -286,10 +286,15 @@ class OpenAIChatStreamAccumulator:
         """Take one parsed ``chat.completion.chunk`` (the JSON after ``data:``)."""
         # Every chunk of a stream passes here: the well-formed case is checked inline,
         # anything else goes through the helpers, which raise the same errors as ever.
-        obj = as_object(chunk, "")
-        self._model = _chunk_str(obj, "model") or self._model
-        self._service_tier = _chunk_str(obj, "service_tier") or self._service_tier
-        self._response_id = _chunk_str(obj, "id") or self._response_id
+        obj = chunk if type(chunk) is dict else as_object(chunk, "")
+        model, tier, response_id = obj.get("model"), obj.get("service_tier"), obj.get("id")
+        if type(model) is not str or type(tier) is not str or type(response_id) is not str:
+            model = _chunk_str(obj, "model")
+            tier = _chunk_str(obj, "service_tier")
+            response_id = _chunk_str(obj, "id")
+        self._model = model or self._model
+        self._service_tier = tier or self._service_tier
+        self._response_id = response_id or self._response_id
         choices = obj.get("choices")
         for i, raw_choice in enumerate(
             choices if type(choices) is list else opt_list(obj, "choices", "")
@@ -350,8 +355,10 @@ class OpenAIResponsesStreamAccumulator:
 
     def feed(self, event: Mapping[str, object]) -> None:
         """Take one parsed stream event (``{"type": "response.…", …}``)."""
-        obj = as_object(event, "")
-        kind = opt_str(obj, "type", "")
+        obj = event if type(event) is dict else as_object(event, "")
+        kind = obj.get("type")
+        if type(kind) is not str:
+            kind = opt_str(obj, "type", "")  # absent or null, else the error
         if kind not in _RESPONSE_EVENTS_WITH_BODY:
             return
         body = opt_object(obj, "response", "")
