@@ -114,25 +114,38 @@ RESPONSES = [
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_an_anthropic_stream_split_anywhere(seed: int) -> None:
-    data = _sse(ANTHROPIC)
-    proc, out = _feed("messages", "anthropic", data, seed)
+@pytest.mark.parametrize(
+    ("kind", "provider", "events", "text", "usage", "stop", "model"),
+    [
+        (
+            "messages",
+            "anthropic",
+            ANTHROPIC,
+            "Few get the bill right ☃",
+            (14, 6),
+            "end_turn",
+            "claude-haiku-4-5",
+        ),
+        ("responses", "openai", RESPONSES, "One two three", (9, 3), "completed", "gpt-4o-mini"),
+    ],
+)
+def test_a_stream_split_anywhere(
+    seed: int,
+    kind: str,
+    provider: str,
+    events: list[tuple[str | None, dict[str, object]]],
+    text: str,
+    usage: tuple[int, int],
+    stop: str,
+    model: str,
+) -> None:
+    data = _sse(events)
+    proc, out = _feed(kind, provider, data, seed)
     assert out == data and proc.finished and proc.format_error is None
-    assert proc.text_bytes == len("Few get the bill right ☃")
+    assert proc.text_bytes == len(text)
     result = proc.result()
-    assert (result.usage.input_tokens, result.usage.output_tokens) == (14, 6)
-    assert result.stop_reason == "end_turn" and result.model == "claude-haiku-4-5"
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_a_responses_stream_split_anywhere(seed: int) -> None:
-    data = _sse(RESPONSES)
-    proc, out = _feed("responses", "openai", data, seed)
-    assert out == data and proc.finished and proc.format_error is None
-    assert proc.text_bytes == len("One two three")
-    result = proc.result()
-    assert (result.usage.input_tokens, result.usage.output_tokens) == (9, 3)
-    assert result.response_id == "r1" and result.stop_reason == "completed"
+    assert (result.usage.input_tokens, result.usage.output_tokens) == usage
+    assert (result.stop_reason, result.model) == (stop, model)
 
 
 CHAT = [
