@@ -96,7 +96,7 @@ RESPONSES = [
     ),
     *[
         ("response.output_text.delta", {"type": "response.output_text.delta", "delta": w})
-        for w in ("One", " two", " three")
+        for w in ("One", " two", " três")
     ],
     (
         "response.completed",
@@ -126,7 +126,7 @@ RESPONSES = [
             "end_turn",
             "claude-haiku-4-5",
         ),
-        ("responses", "openai", RESPONSES, "One two three", (9, 3), "completed", "gpt-4o-mini"),
+        ("responses", "openai", RESPONSES, "One two três", (9, 3), "completed", "gpt-4o-mini"),
     ],
 )
 def test_a_stream_split_anywhere(
@@ -142,7 +142,7 @@ def test_a_stream_split_anywhere(
     data = _sse(events)
     proc, out = _feed(kind, provider, data, seed)
     assert out == data and proc.finished and proc.format_error is None
-    assert proc.text_bytes == len(text)
+    assert proc.text_bytes == len(text.encode())  # UTF-8 bytes, not characters
     result = proc.result()
     assert (result.usage.input_tokens, result.usage.output_tokens) == usage
     assert (result.stop_reason, result.model) == (stop, model)

@@ -132,14 +132,14 @@ class StreamProcessor:
                     if type(delta) is dict:
                         content = delta.get("content")
                         if type(content) is str:
-                            self.text_bytes += len(content)
+                            self.text_bytes += _utf8_len(content)
             keep = not (self.strip_usage_chunk and choices == [] and obj.get("usage"))
             return keep, False
         kind = obj.get("type")
         if self.kind == "responses":
             delta = obj.get("delta")
             if type(delta) is str:
-                self.text_bytes += len(delta)
+                self.text_bytes += _utf8_len(delta)
             return True, type(kind) is str and kind in _RESPONSES_TERMINAL
         if kind == "content_block_delta":
             delta = obj.get("delta")
@@ -147,7 +147,7 @@ class StreamProcessor:
                 for key in _ANTHROPIC_DELTA_KEYS:
                     text = delta.get(key)
                     if type(text) is str:
-                        self.text_bytes += len(text)
+                        self.text_bytes += _utf8_len(text)
         return True, kind in ("message_stop", "error")
 
     def result(self) -> ParsedUsage:
@@ -157,6 +157,12 @@ class StreamProcessor:
         """What is left after the upstream closed (an unterminated last event)."""
         rest, self._buffer = self._buffer, b""
         return b"" if self.finished or self.malformed else rest
+
+
+def _utf8_len(text: str) -> int:
+    """Bytes of ``text`` in UTF-8 (estimates count 4 bytes a token): its length when it
+    is ASCII, which Python knows without looking at it."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def _data_of(event: bytes) -> bytes | None:
