@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from aifinops.ingest.files import Rejection, Row, block_lines, parse_json_line
 from aifinops.ingest.raw import converter_for
+from aifinops.ledger.waste_columns import waste_inputs
 from aifinops.ledger.writer import SpanWriter, narrow_params, prepare_params, set_cost
 from aifinops.pricing import PricingEngine, RateBook
 from aifinops.pricing.bulk import price_many
@@ -77,6 +78,8 @@ class PreparedBatch:
     params: list[tuple[Any, ...]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     columns: tuple[int, ...] | None = None
+    #: SQLite: the events' waste inputs (`aifinops.ledger.waste_columns.waste_inputs`).
+    waste: Any = None
 
 
 def convert_rows(rows: Iterable[Row], convert: Converter) -> Iterator[dict[str, Any] | Rejection]:
@@ -90,9 +93,11 @@ def convert_rows(rows: Iterable[Row], convert: Converter) -> Iterator[dict[str, 
             yield Rejection(row.line, exc.field, exc.reason)
 
 
-def price_rows(pricing: PricingEngine, rows: list[dict[str, Any]]) -> None:
-    """Set list and effective cost, price version and the unpriced flag on each row."""
-    priced = price_many(pricing, flat_to_columns(rows))
+def price_rows(pricing: PricingEngine, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Set list and effective cost, price version and the unpriced flag on each row;
+    returns the rows' pricing columns (`flat_to_columns`)."""
+    columns = flat_to_columns(rows)
+    priced = price_many(pricing, columns)
     lists = priced.list_cost_nusd.tolist()
     effective = priced.effective_cost_nusd.tolist()
     unpriced = priced.unpriced.tolist()
@@ -103,6 +108,7 @@ def price_rows(pricing: PricingEngine, rows: list[dict[str, Any]]) -> None:
             set_cost(row, (None, None, None))
         else:
             set_cost(row, (lists[i], effective[i], versions[codes[i]]))
+    return columns
 
 
 def prepare(
@@ -116,8 +122,11 @@ def prepare(
             rejections.append(result)
         else:
             good.append(result)
+    waste = None
     if good:
-        price_rows(pricing, good)
+        priced = price_rows(pricing, good)
+        if dialect != "postgresql":
+            waste = _waste_inputs(good, priced)
     params = prepare_params(good, dialect)
     columns = None
     if dialect != "postgresql":
@@ -129,7 +138,20 @@ def prepare(
         params=params,
         rejections=rejections,
         columns=columns,
+        waste=waste,
     )
+
+
+def _waste_inputs(good: list[dict[str, Any]], priced: dict[str, Any]) -> Any:
+    """The waste inputs of a batch's events, one row per event id (its first row, as
+    `prepare_params` keeps)."""
+    ids = [r["event_id"] for r in good]
+    if len(set(ids)) == len(ids):
+        return waste_inputs(good, priced, ids)
+    first: dict[str, int] = {}
+    for i, event_id in enumerate(ids):
+        first.setdefault(event_id, i)
+    return waste_inputs(good, priced, ids).take(list(first.values()))
 
 
 @lru_cache(maxsize=4)
@@ -232,7 +254,7 @@ class _Writer:
         summary.rejected += len(batch.rejections)
         if batch.params:
             span = self._open()
-            inserted = span.write(batch.params, batch.columns)
+            inserted = span.write(batch.params, batch.columns, batch.waste)
             self._span_size += len(batch.params)
             summary.imported += inserted
             summary.duplicates += batch.valid - inserted

@@ -95,7 +95,6 @@ assert tuple(WASTE_MEASURE_SQL) == WASTE_MEASURES
 def waste_upsert(source: str, hour_sql: str, day_sql: str, dialect: str) -> str:
     """Add the events of ``source`` (a table or subquery of ``usage_events`` rows) to
     ``waste_rollup``: one grouped upsert."""
-    least, greatest = ("LEAST", "GREATEST") if dialect == "postgresql" else ("min", "max")
     slot_sql = (
         "(CAST(extract(minute FROM ts) AS integer) / 5)"
         if dialect == "postgresql"
@@ -116,6 +115,18 @@ def waste_upsert(source: str, hour_sql: str, day_sql: str, dialect: str) -> str:
         ]
     )
     key = ", ".join(["hour", *WASTE_DIMENSIONS, "batch"])
+    return (
+        f"INSERT INTO waste_rollup ({columns}) "
+        f"SELECT {group}, {day_sql}, {measures}, sum(DISTINCT 1 << {slot_sql}), min(event_id) "
+        f"FROM {source} "
+        f"GROUP BY {group}, {day_sql} "
+        f"ON CONFLICT ({key}) DO UPDATE SET {waste_conflict_update(dialect)}"
+    )
+
+
+def waste_conflict_update(dialect: str) -> str:
+    """The ``DO UPDATE SET`` of a waste upsert: add a row's measures to the stored row."""
+    least, greatest = ("LEAST", "GREATEST") if dialect == "postgresql" else ("min", "max")
     updates = ", ".join(
         f"{m} = {greatest}(waste_rollup.{m}, excluded.{m})"
         if m in MAX_MEASURES
@@ -123,11 +134,6 @@ def waste_upsert(source: str, hour_sql: str, day_sql: str, dialect: str) -> str:
         for m in WASTE_MEASURES
     )
     return (
-        f"INSERT INTO waste_rollup ({columns}) "
-        f"SELECT {group}, {day_sql}, {measures}, sum(DISTINCT 1 << {slot_sql}), min(event_id) "
-        f"FROM {source} "
-        f"GROUP BY {group}, {day_sql} "
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates}, "
-        "cache_slots = waste_rollup.cache_slots | excluded.cache_slots, "
+        f"{updates}, cache_slots = waste_rollup.cache_slots | excluded.cache_slots, "
         f"example_event_id = {least}(waste_rollup.example_event_id, excluded.example_event_id)"
     )

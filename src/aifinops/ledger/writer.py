@@ -251,8 +251,9 @@ _HOUR_DELTA_COLUMNS = ("hour", *ROLLUP_DIMENSIONS, "day", *ROLLUP_MEASURES)
 
 
 @functools.cache
-def _sqlite_rollups(hour: str, day: str) -> tuple[str, ...]:
-    """The rollup statements of the events above rowid ``:before``.
+def _sqlite_rollups(hour: str, day: str, waste: bool = True) -> tuple[str, ...]:
+    """The rollup statements of the events above rowid ``:before`` (without the waste
+    rollup when ``waste`` is false: an import computes that one in columns).
 
     The events are grouped by hour once, into a temporary table; the hourly rollup adds
     its rows, the daily one their sums by day (every measure is a sum, so summing the
@@ -280,16 +281,17 @@ def _sqlite_rollups(hour: str, day: str) -> tuple[str, ...]:
             "rollup_daily",
         ),
         unit_upsert(new_rows, day, "sqlite"),
-        waste_upsert(new_rows, hour, day, "sqlite"),
+        *([waste_upsert(new_rows, hour, day, "sqlite")] if waste else []),
         f"DELETE FROM {delta}",
     )
 
 
-def _roll_up_sqlite(conn: Connection, cursor: Any, before: int) -> None:
-    """Add the events above rowid ``before`` to the rollups."""
+def _roll_up_sqlite(conn: Connection, cursor: Any, before: int, waste: bool = True) -> None:
+    """Add the events above rowid ``before`` to the rollups (the waste rollup only when
+    ``waste``)."""
     hour, day = hour_sql(conn)
     params = {"before": int(before)}
-    for statement in _sqlite_rollups(hour, day):
+    for statement in _sqlite_rollups(hour, day, waste):
         cursor.execute(statement, params if ":before" in statement else ())
 
 
@@ -365,6 +367,11 @@ class SpanWriter:
     Until `finish` the span's events are in the transaction but not in the rollups, so
     the caller commits only after it.
 
+    A batch may come with its waste inputs (`aifinops.ledger.waste_columns`): when every
+    batch of the span has them, `finish` computes the waste rollup from them in columns
+    instead of in SQL (the same rows, several times cheaper), keeping only the events
+    each batch really inserted.
+
     While a span is open its connection keeps temporary data (the statement journals of
     upserts that touch many pages of a big rollup, the sorters of the grouping) in
     temporary files rather than memory (``PRAGMA temp_store``, restored by `close`,
@@ -381,35 +388,70 @@ class SpanWriter:
         self.defers_rollups = conn.dialect.name != "postgresql"
         self._cursor: Any = None
         self._before = 0
+        self._top = 0
         self._pending = 0
         self._temp_store: int | None = None
+        self._waste: list[Any] | None = []
 
-    def write(self, params: list[tuple[Any, ...]], columns: Sequence[int] | None = None) -> int:
+    def write(
+        self,
+        params: list[tuple[Any, ...]],
+        columns: Sequence[int] | None = None,
+        waste: Any = None,
+    ) -> int:
         """Insert one batch (see `prepare_params`; on SQLite, rows of only ``columns``
-        as `narrow_params` makes them); returns how many were new."""
+        as `narrow_params` makes them, and optionally the batch's waste inputs, a
+        `aifinops.ledger.waste_columns.INPUT_SCHEMA` record batch aligned with
+        ``params``); returns how many were new."""
         if not params:
             return 0
         if not self.defers_rollups:
-            if columns is not None:
+            if columns is not None or waste is not None:
                 raise ValueError("narrowed rows are for SQLite; PostgreSQL takes whole rows")
             return write_params(self.conn, params)
         if self._cursor is None:
             self._cursor = cursor = _cursor(self.conn)
             self._temp_store = _use_temp_files(cursor)
-            self._before = _max_rowid(cursor)
+            self._before = self._top = _max_rowid(cursor)
         inserted = _insert_sqlite(self._cursor, params, columns)
         self._pending += inserted
+        if self._waste is not None:
+            self._keep_waste(waste, inserted, len(params))
         return inserted
+
+    def _keep_waste(self, waste: Any, inserted: int, rows: int) -> None:
+        if waste is None:
+            self._waste = None  # a batch without inputs: the SQL rollup does the span
+            return
+        if inserted == rows:
+            self._waste.append(waste)  # type: ignore[union-attr]
+        elif inserted:
+            from aifinops.ledger.waste_columns import only_events  # noqa: PLC0415 (pyarrow: imports only)
+
+            self._cursor.execute("SELECT event_id FROM usage_events WHERE rowid > ?", (self._top,))
+            new = [r[0] for r in self._cursor.fetchall()]
+            self._waste.append(only_events(waste, new))  # type: ignore[union-attr]
+        if inserted:
+            self._top = _max_rowid(self._cursor)
 
     def finish(self) -> None:
         """Roll up what the span inserted (SQLite); call before the commit."""
         if self._cursor is None:
             return
         if self._pending:
-            _roll_up_sqlite(self.conn, self._cursor, self._before)
+            waste = self._waste
+            _roll_up_sqlite(self.conn, self._cursor, self._before, waste=not waste)
+            if waste:
+                from aifinops.ledger.waste_columns import (  # noqa: PLC0415 (pyarrow: imports only)
+                    WASTE_VALUES_UPSERT,
+                    waste_rows,
+                )
+
+                self._cursor.executemany(WASTE_VALUES_UPSERT, waste_rows(waste))
         self._cursor.close()
         self._cursor = None
         self._pending = 0
+        self._waste = []
 
     def close(self) -> None:
         """Restore the connection's ``temp_store``; call after the commit or rollback."""

@@ -1,0 +1,174 @@
+"""The waste rollup computed in columns (SQLite imports) writes exactly the rows the SQL
+rollup writes (`aifinops.ledger.waste_rollup.waste_upsert`), duplicates included."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.engine import Engine
+
+from aifinops.ingest.events import PreparedBatch, prepare
+from aifinops.ingest.files import Row
+from aifinops.ingest.raw import converter_for
+from aifinops.ledger.db import open_ledger
+from aifinops.ledger.schema_optimize import INPUT_EDGES, OUTPUT_EDGES
+from aifinops.ledger.waste_columns import INPUT_SCHEMA, waste_rows
+from aifinops.ledger.writer import SpanWriter
+from aifinops.pricing import PricingEngine
+from tests.ingest.test_import_spans import RATES, dump, record
+
+
+def _batches(records: list[dict[str, Any]], size: int) -> list[PreparedBatch]:
+    pricing = PricingEngine(rates=RATES)
+    rows = [Row(i + 1, r) for i, r in enumerate(records)]
+    return [
+        prepare(rows[i : i + size], converter_for("canonical"), pricing, "sqlite")
+        for i in range(0, len(rows), size)
+    ]
+
+
+def _write(engine: Engine, batches: list[PreparedBatch], columns: bool, span: int) -> list[int]:
+    """Write ``batches`` in spans of ``span`` batches, with their waste inputs (the
+    columns rollup) or without (the SQL rollup); returns each batch's new events."""
+    inserted = []
+    with engine.connect() as conn:
+        for lo in range(0, len(batches), span):
+            conn.begin()
+            writer = SpanWriter(conn)
+            for batch in batches[lo : lo + span]:
+                waste = batch.waste if columns else None
+                inserted.append(writer.write(batch.params, batch.columns, waste))
+            writer.finish()
+            conn.commit()
+            writer.close()
+    return inserted
+
+
+def _pair(tmp_path: Path, name: str) -> tuple[Engine, Engine]:
+    return (
+        open_ledger(f"sqlite:///{tmp_path / f'{name}-columns.db'}"),
+        open_ledger(f"sqlite:///{tmp_path / f'{name}-sql.db'}"),
+    )
+
+
+def test_columns_and_sql_write_the_same_waste_rollup(tmp_path: Path) -> None:
+    records = [record(i) for i in range(600)]
+    records[7:7] = [records[2]]  # a duplicate inside one batch
+    records[90:90] = [records[40], records[41]]  # and across batches of one span
+    columns, sql = _pair(tmp_path, "ledger")
+    first = _batches(records, 50)
+    assert all(b.waste is not None and b.waste.schema == INPUT_SCHEMA for b in first)
+    assert _write(columns, first, True, 4) == _write(sql, first, False, 4)
+    assert dump(columns) == dump(sql)
+    assert len(dump(columns)["waste_rollup"]) > 50
+
+    # a second file: batches with some events recorded already, some new
+    second = _batches([record(i) for i in range(560, 900)], 50)
+    counts = _write(columns, second, True, 3)
+    assert counts == _write(sql, second, False, 3)
+    assert 0 < counts[0] < 50
+    assert dump(columns) == dump(sql)
+
+    # a replay adds nothing
+    before = dump(columns)
+    assert set(_write(columns, first, True, 4)) == {0}
+    assert dump(columns) == before
+    for engine in (columns, sql):
+        engine.dispose()
+
+
+def test_a_batch_without_inputs_leaves_the_span_to_sql(tmp_path: Path) -> None:
+    columns, sql = _pair(tmp_path, "mixed")
+    batches = _batches([record(i) for i in range(200)], 40)
+    with columns.connect() as conn:
+        conn.begin()
+        writer = SpanWriter(conn)
+        for i, batch in enumerate(batches):
+            writer.write(batch.params, batch.columns, None if i == 2 else batch.waste)
+        writer.finish()
+        conn.commit()
+        writer.close()
+    _write(sql, batches, False, len(batches))
+    assert dump(columns) == dump(sql)
+    for engine in (columns, sql):
+        engine.dispose()
+
+
+def test_no_events_no_rows() -> None:
+    assert waste_rows([]) == []
+    assert waste_rows([pa.RecordBatch.from_pylist([], schema=INPUT_SCHEMA)]) == []
+
+
+_EDGES = sorted({0, 1, *(e + d for e in (*OUTPUT_EDGES, *INPUT_EDGES) for d in (-1, 0, 1))})
+_counts = st.one_of(st.sampled_from(_EDGES), st.integers(0, 300_000))
+_maybe = st.one_of(st.none(), st.integers(0, 40_000))
+
+
+@st.composite
+def _records(draw: st.DrawFn) -> list[dict[str, Any]]:
+    start = datetime(2026, 10, 31, 23, 50, tzinfo=UTC)
+    out = []
+    for i in range(draw(st.integers(1, 60))):
+        minutes = draw(st.integers(0, 90))
+        rec: dict[str, Any] = {
+            "event_id": f"e{draw(st.integers(0, 80))}",
+            "ts": (
+                start + timedelta(minutes=minutes, seconds=draw(st.integers(0, 59)))
+            ).isoformat(),
+            "provider": draw(st.sampled_from(["anthropic", "openai"])),
+            "model": draw(st.sampled_from(["claude-sonnet-4-5", "gpt-4o-mini", "private-x"])),
+            "team": draw(st.sampled_from([None, "a", "b"])),
+            "feature": draw(st.sampled_from([None, "f", "g"])),
+            "prompt_version": draw(st.sampled_from([None, "v1"])),
+            "system_hash": draw(st.sampled_from([None, "s1", "s2"])),
+            "prefix_hash": draw(st.sampled_from([None, "p1"])),
+            "service_tier": draw(st.sampled_from([None, "priority", "flex"])),
+            "batch": draw(st.booleans()),
+            "stop_reason": draw(st.sampled_from([None, "end_turn", "max_tokens", "length"])),
+            "input_tokens": draw(_counts),
+            "cache_read_tokens": draw(st.sampled_from([0, 0, 512, 70_000])),
+            "cache_write_5m_tokens": draw(st.sampled_from([0, 1, 1023])),
+            "output_tokens": draw(_counts),
+            "max_tokens": draw(_maybe),
+            "system_tokens": draw(_maybe),
+            "context_chunks": draw(st.one_of(st.none(), st.integers(0, 40))),
+        }
+        out.append({k: v for k, v in rec.items() if v is not None or i % 2})
+    return out
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(first=_records(), second=_records(), size=st.integers(1, 25))
+def test_any_events_any_batches(
+    tmp_path_factory: pytest.TempPathFactory,
+    first: list[dict[str, Any]],
+    second: list[dict[str, Any]],
+    size: int,
+) -> None:
+    columns, sql = _pair(tmp_path_factory.mktemp("prop"), "prop")
+    for records in (first, second, first):
+        batches = _batches(records, size)
+        assert _write(columns, batches, True, 2) == _write(sql, batches, False, 2)
+        assert dump(columns) == dump(sql)
+    for engine in (columns, sql):
+        engine.dispose()
+
+
+def test_rows_come_in_key_order() -> None:
+    records = [record(i) for i in range(300)]
+    records[0]["team"] = "Zeta"  # upper case sorts before lower case, as in SQLite
+    records[1]["team"] = "é-team"  # and non-ASCII after ASCII
+    rows = waste_rows([b.waste for b in _batches(records, 70)])
+    keys = [row[:11] for row in rows]
+    assert keys == sorted(keys)
+    assert len(set(keys)) == len(keys)
