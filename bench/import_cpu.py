@@ -37,6 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--in-flight", type=int, help="override events.IN_FLIGHT")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out" / "import_ab")
     args = parser.parse_args()
     source = import_source(args.workdir, args.events)
@@ -53,12 +54,12 @@ def main() -> None:
         if hasattr(events, "import_json_blocks"):
             blocks = files.line_blocks(binary, events.BATCH_ROWS)
             summary = events.import_json_blocks(
-                engine, blocks, "canonical", RateBook(), workers=1, on_reject=print
+                engine, blocks, "canonical", RateBook(), workers=args.workers, on_reject=print
             )
         else:  # a tree from before blocks: line by line
             lines = files.numbered_lines(binary)
             summary = events.import_json_lines(
-                engine, lines, "canonical", RateBook(), workers=1, on_reject=print
+                engine, lines, "canonical", RateBook(), workers=args.workers, on_reject=print
             )
     engine.dispose()  # the last connection's checkpoint is part of the import
     seconds = time.perf_counter() - t

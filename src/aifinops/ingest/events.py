@@ -22,14 +22,21 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 from sqlalchemy.engine import Connection, Engine
 
 from aifinops.ingest.files import Rejection, Row, block_lines, parse_json_line
 from aifinops.ingest.raw import converter_for
-from aifinops.ledger.waste_columns import waste_inputs
-from aifinops.ledger.writer import SpanWriter, narrow_params, prepare_params, set_cost
+from aifinops.ledger.rollup_inputs import rollup_inputs
+from aifinops.ledger.writer import (
+    EVENT_COLUMNS,
+    SpanWriter,
+    prepare_params,
+    set_cost,
+    sqlite_columns,
+)
 from aifinops.pricing import PricingEngine, RateBook
-from aifinops.pricing.bulk import price_many
+from aifinops.pricing.bulk import Categorical, price_many
 from aifinops.pricing.columns import flat_to_columns
 from aifinops.usage import RecordError
 
@@ -78,8 +85,8 @@ class PreparedBatch:
     params: list[tuple[Any, ...]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     columns: tuple[int, ...] | None = None
-    #: SQLite: the events' waste inputs (`aifinops.ledger.waste_columns.waste_inputs`).
-    waste: Any = None
+    #: SQLite: the events' rollup inputs (`aifinops.ledger.rollup_inputs`).
+    inputs: Any = None
 
 
 def convert_rows(rows: Iterable[Row], convert: Converter) -> Iterator[dict[str, Any] | Rejection]:
@@ -122,36 +129,51 @@ def prepare(
             rejections.append(result)
         else:
             good.append(result)
-    waste = None
+    unpriced = 0
+    inputs = columns = None
     if good:
         priced = price_rows(pricing, good)
-        if dialect != "postgresql":
-            waste = _waste_inputs(good, priced)
-    params = prepare_params(good, dialect)
-    columns = None
-    if dialect != "postgresql":
-        columns, params = narrow_params(params)
+        unpriced = sum(1 for r in good if r["unpriced"])
+    if good and dialect != "postgresql":
+        distinct, priced = _first_of_each_event(good, priced)
+        columns, params, values = sqlite_columns(distinct, _ts_texts(priced["ts"]))
+        inputs = rollup_inputs(dict(zip(EVENT_COLUMNS, values, strict=True)), priced)
+    else:
+        params = prepare_params(good, dialect)
     return PreparedBatch(
         rows=len(rows),
         valid=len(good),
-        unpriced=sum(1 for r in good if r["unpriced"]),
+        unpriced=unpriced,
         params=params,
         rejections=rejections,
         columns=columns,
-        waste=waste,
+        inputs=inputs,
     )
 
 
-def _waste_inputs(good: list[dict[str, Any]], priced: dict[str, Any]) -> Any:
-    """The waste inputs of a batch's events, one row per event id (its first row, as
-    `prepare_params` keeps)."""
-    ids = [r["event_id"] for r in good]
-    if len(set(ids)) == len(ids):
-        return waste_inputs(good, priced, ids)
+def _ts_texts(ts: Any) -> list[str]:
+    """`sqlite_datetime` of naive UTC datetime64 values, vectorised."""
+    return [t.replace("T", " ") for t in np.datetime_as_string(ts, unit="us").tolist()]
+
+
+def _first_of_each_event(
+    good: list[dict[str, Any]], priced: dict[str, Any]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The rows (and their pricing columns) of a batch's distinct event ids, the first
+    row of each, as `prepare_params` keeps."""
     first: dict[str, int] = {}
-    for i, event_id in enumerate(ids):
-        first.setdefault(event_id, i)
-    return waste_inputs(good, priced, ids).take(list(first.values()))
+    for i, row in enumerate(good):
+        first.setdefault(row["event_id"], i)
+    if len(first) == len(good):
+        return good, priced
+    keep = np.fromiter(first.values(), dtype=np.int64, count=len(first))
+    taken = {
+        name: Categorical(column.codes[keep], column.categories)
+        if isinstance(column, Categorical)
+        else column[keep]
+        for name, column in priced.items()
+    }
+    return [good[i] for i in keep.tolist()], taken
 
 
 @lru_cache(maxsize=4)
@@ -254,7 +276,7 @@ class _Writer:
         summary.rejected += len(batch.rejections)
         if batch.params:
             span = self._open()
-            inserted = span.write(batch.params, batch.columns, batch.waste)
+            inserted = span.write(batch.params, batch.columns, batch.inputs)
             self._span_size += len(batch.params)
             summary.imported += inserted
             summary.duplicates += batch.valid - inserted

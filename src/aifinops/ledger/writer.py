@@ -215,6 +215,29 @@ def narrow_params(params: list[tuple[Any, ...]]) -> tuple[tuple[int, ...], list[
     return used, [pick(p) for p in params]
 
 
+def sqlite_columns(
+    rows: Sequence[Mapping[str, Any]], ts_texts: Sequence[str]
+) -> tuple[tuple[int, ...], list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """`narrow_params` of flat rows with distinct event ids, made column by column: the
+    columns used, the narrowed insert rows, and every column's values (in
+    `EVENT_COLUMNS` order). ``ts_texts`` are the rows' timestamps as `sqlite_datetime`
+    writes them (made vectorised by the caller).
+
+    The same rows as ``narrow_params(prepare_params(rows, "sqlite"))`` for ~2 µs less
+    an event: one transposition (C) instead of a tuple, a list and a scan per column in
+    Python, and no datetime formatting per row.
+    """
+    n = len(rows)
+    values = list(zip(*map(_GET_ALL, rows), strict=True))
+    values.append((None,) * n)  # details: not recorded by imports
+    for j in _JSON_IDX:
+        if values[j].count(None) != n:
+            values[j] = tuple(None if v is None else json.dumps(v) for v in values[j])
+    values[_TS] = tuple(ts_texts)
+    used = tuple(j for j, column in enumerate(values) if column.count(None) != n)
+    return used, list(zip(*(values[j] for j in used), strict=True)), values
+
+
 def _max_rowid(cursor: Any) -> int:
     """The largest rowid of the events, read inside a write transaction (begun here with
     ``BEGIN IMMEDIATE`` when none is open): no other writer (a gateway recording into
@@ -251,9 +274,10 @@ _HOUR_DELTA_COLUMNS = ("hour", *ROLLUP_DIMENSIONS, "day", *ROLLUP_MEASURES)
 
 
 @functools.cache
-def _sqlite_rollups(hour: str, day: str, waste: bool = True) -> tuple[str, ...]:
-    """The rollup statements of the events above rowid ``:before`` (without the waste
-    rollup when ``waste`` is false: an import computes that one in columns).
+def _sqlite_rollups(hour: str, day: str, in_columns: bool = False) -> tuple[str, ...]:
+    """The rollup statements of the events above rowid ``:before`` (only the unit
+    rollup's when ``in_columns``: an import computes the others in columns, see
+    `aifinops.ledger.rollup_inputs`).
 
     The events are grouped by hour once, into a temporary table; the hourly rollup adds
     its rows, the daily one their sums by day (every measure is a sum, so summing the
@@ -271,6 +295,8 @@ def _sqlite_rollups(hour: str, day: str, waste: bool = True) -> tuple[str, ...]:
     columns = ", ".join(_HOUR_DELTA_COLUMNS)
     dims = ", ".join(ROLLUP_DIMENSIONS)
     sums = ", ".join(f"sum({m})" for m in ROLLUP_MEASURES)
+    if in_columns:
+        return (unit_upsert(new_rows, day, "sqlite"),)
     return (
         f"CREATE TEMP TABLE IF NOT EXISTS {_HOUR_DELTA} ({columns})",
         f"DELETE FROM {delta}",
@@ -281,17 +307,17 @@ def _sqlite_rollups(hour: str, day: str, waste: bool = True) -> tuple[str, ...]:
             "rollup_daily",
         ),
         unit_upsert(new_rows, day, "sqlite"),
-        *([waste_upsert(new_rows, hour, day, "sqlite")] if waste else []),
+        waste_upsert(new_rows, hour, day, "sqlite"),
         f"DELETE FROM {delta}",
     )
 
 
-def _roll_up_sqlite(conn: Connection, cursor: Any, before: int, waste: bool = True) -> None:
-    """Add the events above rowid ``before`` to the rollups (the waste rollup only when
-    ``waste``)."""
+def _roll_up_sqlite(conn: Connection, cursor: Any, before: int, in_columns: bool = False) -> None:
+    """Add the events above rowid ``before`` to the rollups (to the unit rollup only
+    when ``in_columns``)."""
     hour, day = hour_sql(conn)
     params = {"before": int(before)}
-    for statement in _sqlite_rollups(hour, day, waste):
+    for statement in _sqlite_rollups(hour, day, in_columns):
         cursor.execute(statement, params if ":before" in statement else ())
 
 
@@ -367,10 +393,10 @@ class SpanWriter:
     Until `finish` the span's events are in the transaction but not in the rollups, so
     the caller commits only after it.
 
-    A batch may come with its waste inputs (`aifinops.ledger.waste_columns`): when every
-    batch of the span has them, `finish` computes the waste rollup from them in columns
-    instead of in SQL (the same rows, several times cheaper), keeping only the events
-    each batch really inserted.
+    A batch may come with its rollup inputs (`aifinops.ledger.rollup_inputs`): when
+    every batch of the span has them, `finish` computes the hourly, daily and waste
+    rollups from them in columns instead of in SQL (the same rows, several times
+    cheaper), counting only the events each batch really inserted.
 
     While a span is open its connection keeps temporary data (the statement journals of
     upserts that touch many pages of a big rollup, the sorters of the grouping) in
@@ -391,22 +417,22 @@ class SpanWriter:
         self._top = 0
         self._pending = 0
         self._temp_store: int | None = None
-        self._waste: list[Any] | None = []
+        self._inputs: list[Any] | None = []
 
     def write(
         self,
         params: list[tuple[Any, ...]],
         columns: Sequence[int] | None = None,
-        waste: Any = None,
+        inputs: Any = None,
     ) -> int:
         """Insert one batch (see `prepare_params`; on SQLite, rows of only ``columns``
-        as `narrow_params` makes them, and optionally the batch's waste inputs, a
-        `aifinops.ledger.waste_columns.INPUT_SCHEMA` record batch aligned with
+        as `narrow_params` makes them, and optionally the batch's rollup inputs, a
+        `aifinops.ledger.rollup_inputs.INPUT_SCHEMA` record batch aligned with
         ``params``); returns how many were new."""
         if not params:
             return 0
         if not self.defers_rollups:
-            if columns is not None or waste is not None:
+            if columns is not None or inputs is not None:
                 raise ValueError("narrowed rows are for SQLite; PostgreSQL takes whole rows")
             return write_params(self.conn, params)
         if self._cursor is None:
@@ -415,22 +441,22 @@ class SpanWriter:
             self._before = self._top = _max_rowid(cursor)
         inserted = _insert_sqlite(self._cursor, params, columns)
         self._pending += inserted
-        if self._waste is not None:
-            self._keep_waste(waste, inserted, len(params))
+        if self._inputs is not None:
+            self._keep_inputs(inputs, inserted, len(params))
         return inserted
 
-    def _keep_waste(self, waste: Any, inserted: int, rows: int) -> None:
-        if waste is None:
-            self._waste = None  # a batch without inputs: the SQL rollup does the span
+    def _keep_inputs(self, inputs: Any, inserted: int, rows: int) -> None:
+        if inputs is None:
+            self._inputs = None  # a batch without inputs: the SQL rollups do the span
             return
         if inserted == rows:
-            self._waste.append(waste)  # type: ignore[union-attr]
+            self._inputs.append(inputs)  # type: ignore[union-attr]
         elif inserted:
-            from aifinops.ledger.waste_columns import only_events  # noqa: PLC0415 (pyarrow: imports only)
+            from aifinops.ledger.rollup_inputs import only_events  # noqa: PLC0415 (pyarrow: imports only)
 
             self._cursor.execute("SELECT event_id FROM usage_events WHERE rowid > ?", (self._top,))
             new = [r[0] for r in self._cursor.fetchall()]
-            self._waste.append(only_events(waste, new))  # type: ignore[union-attr]
+            self._inputs.append(only_events(inputs, new))  # type: ignore[union-attr]
         if inserted:
             self._top = _max_rowid(self._cursor)
 
@@ -439,19 +465,14 @@ class SpanWriter:
         if self._cursor is None:
             return
         if self._pending:
-            waste = self._waste
-            _roll_up_sqlite(self.conn, self._cursor, self._before, waste=not waste)
-            if waste:
-                from aifinops.ledger.waste_columns import (  # noqa: PLC0415 (pyarrow: imports only)
-                    WASTE_VALUES_UPSERT,
-                    waste_rows,
-                )
-
-                self._cursor.executemany(WASTE_VALUES_UPSERT, waste_rows(waste))
+            inputs = self._inputs
+            _roll_up_sqlite(self.conn, self._cursor, self._before, in_columns=bool(inputs))
+            if inputs:
+                _roll_up_columns(self._cursor, inputs)
         self._cursor.close()
         self._cursor = None
         self._pending = 0
-        self._waste = []
+        self._inputs = []
 
     def close(self) -> None:
         """Restore the connection's ``temp_store``; call after the commit or rollback."""
@@ -460,6 +481,18 @@ class SpanWriter:
             cursor.execute(f"PRAGMA temp_store = {self._temp_store}")
             cursor.close()
             self._temp_store = None
+
+
+def _roll_up_columns(cursor: Any, inputs: list[Any]) -> None:
+    """Add a span's events, as rollup inputs, to the hourly, daily and waste rollups."""
+    from aifinops.ledger import hourly_columns as hourly  # noqa: PLC0415 (pyarrow: imports only)
+    from aifinops.ledger import rollup_inputs, waste_columns  # noqa: PLC0415
+
+    table = rollup_inputs.span_table(inputs)
+    hourly_rows, daily_rows = hourly.hourly_rows(table)
+    cursor.executemany(hourly.HOURLY_VALUES_UPSERT, hourly_rows)
+    cursor.executemany(hourly.DAILY_VALUES_UPSERT, daily_rows)
+    cursor.executemany(waste_columns.WASTE_VALUES_UPSERT, waste_columns.waste_rows(table))
 
 
 def _use_temp_files(cursor: Any) -> int | None:

@@ -1,5 +1,5 @@
-"""The waste rollup computed in columns (SQLite imports) writes exactly the rows the SQL
-rollup writes (`aifinops.ledger.waste_rollup.waste_upsert`), duplicates included."""
+"""The hourly, daily and waste rollups computed in columns (SQLite imports) write exactly
+the rows the SQL rollups write (`aifinops.ledger.writer`), duplicates included."""
 
 from __future__ import annotations
 
@@ -17,8 +17,10 @@ from aifinops.ingest.events import PreparedBatch, prepare
 from aifinops.ingest.files import Row
 from aifinops.ingest.raw import converter_for
 from aifinops.ledger.db import open_ledger
+from aifinops.ledger.hourly_columns import hourly_rows
+from aifinops.ledger.rollup_inputs import INPUT_SCHEMA, span_table
 from aifinops.ledger.schema_optimize import INPUT_EDGES, OUTPUT_EDGES
-from aifinops.ledger.waste_columns import INPUT_SCHEMA, waste_rows
+from aifinops.ledger.waste_columns import waste_rows
 from aifinops.ledger.writer import SpanWriter
 from aifinops.pricing import PricingEngine
 from tests.ingest.test_import_spans import RATES, dump, record
@@ -34,16 +36,16 @@ def _batches(records: list[dict[str, Any]], size: int) -> list[PreparedBatch]:
 
 
 def _write(engine: Engine, batches: list[PreparedBatch], columns: bool, span: int) -> list[int]:
-    """Write ``batches`` in spans of ``span`` batches, with their waste inputs (the
-    columns rollup) or without (the SQL rollup); returns each batch's new events."""
+    """Write ``batches`` in spans of ``span`` batches, with their rollup inputs (the
+    columns rollups) or without (the SQL rollups); returns each batch's new events."""
     inserted = []
     with engine.connect() as conn:
         for lo in range(0, len(batches), span):
             conn.begin()
             writer = SpanWriter(conn)
             for batch in batches[lo : lo + span]:
-                waste = batch.waste if columns else None
-                inserted.append(writer.write(batch.params, batch.columns, waste))
+                inputs = batch.inputs if columns else None
+                inserted.append(writer.write(batch.params, batch.columns, inputs))
             writer.finish()
             conn.commit()
             writer.close()
@@ -57,16 +59,18 @@ def _pair(tmp_path: Path, name: str) -> tuple[Engine, Engine]:
     )
 
 
-def test_columns_and_sql_write_the_same_waste_rollup(tmp_path: Path) -> None:
+def test_columns_and_sql_write_the_same_rollups(tmp_path: Path) -> None:
     records = [record(i) for i in range(600)]
     records[7:7] = [records[2]]  # a duplicate inside one batch
     records[90:90] = [records[40], records[41]]  # and across batches of one span
     columns, sql = _pair(tmp_path, "ledger")
     first = _batches(records, 50)
-    assert all(b.waste is not None and b.waste.schema == INPUT_SCHEMA for b in first)
+    assert all(b.inputs is not None and b.inputs.schema == INPUT_SCHEMA for b in first)
     assert _write(columns, first, True, 4) == _write(sql, first, False, 4)
     assert dump(columns) == dump(sql)
-    assert len(dump(columns)["waste_rollup"]) > 50
+    tables = dump(columns)
+    assert all(len(tables[t]) > 50 for t in ("rollup_hourly", "waste_rollup", "unit_rollup"))
+    assert len(tables["rollup_daily"]) > 10
 
     # a second file: batches with some events recorded already, some new
     second = _batches([record(i) for i in range(560, 900)], 50)
@@ -90,7 +94,7 @@ def test_a_batch_without_inputs_leaves_the_span_to_sql(tmp_path: Path) -> None:
         conn.begin()
         writer = SpanWriter(conn)
         for i, batch in enumerate(batches):
-            writer.write(batch.params, batch.columns, None if i == 2 else batch.waste)
+            writer.write(batch.params, batch.columns, None if i == 2 else batch.inputs)
         writer.finish()
         conn.commit()
         writer.close()
@@ -101,8 +105,9 @@ def test_a_batch_without_inputs_leaves_the_span_to_sql(tmp_path: Path) -> None:
 
 
 def test_no_events_no_rows() -> None:
-    assert waste_rows([]) == []
-    assert waste_rows([pa.RecordBatch.from_pylist([], schema=INPUT_SCHEMA)]) == []
+    empty = span_table([pa.RecordBatch.from_pylist([], schema=INPUT_SCHEMA)])
+    assert list(waste_rows(empty)) == [] and list(waste_rows(span_table([]))) == []
+    assert [list(rows) for rows in hourly_rows(empty)] == [[], []]
 
 
 _EDGES = sorted({0, 1, *(e + d for e in (*OUTPUT_EDGES, *INPUT_EDGES) for d in (-1, 0, 1))})
@@ -138,7 +143,12 @@ def _records(draw: st.DrawFn) -> list[dict[str, Any]]:
             "max_tokens": draw(_maybe),
             "system_tokens": draw(_maybe),
             "context_chunks": draw(st.one_of(st.none(), st.integers(0, 40))),
+            "customer_id": draw(st.sampled_from([None, "c1", "c2", "C3"])),
+            "web_search_requests": draw(st.sampled_from([0, 0, 1, 3])),
+            "status": draw(st.sampled_from([None, 200, 399, 400, 529])),
+            "error_type": draw(st.sampled_from([None, None, "timeout"])),
         }
+        rec["reasoning_tokens"] = min(rec["output_tokens"], draw(st.sampled_from([0, 7, 900])))
         out.append({k: v for k, v in rec.items() if v is not None or i % 2})
     return out
 
@@ -168,7 +178,28 @@ def test_rows_come_in_key_order() -> None:
     records = [record(i) for i in range(300)]
     records[0]["team"] = "Zeta"  # upper case sorts before lower case, as in SQLite
     records[1]["team"] = "é-team"  # and non-ASCII after ASCII
-    rows = waste_rows([b.waste for b in _batches(records, 70)])
-    keys = [row[:11] for row in rows]
-    assert keys == sorted(keys)
-    assert len(set(keys)) == len(keys)
+    table = span_table([b.inputs for b in _batches(records, 70)])
+    hourly, daily = hourly_rows(table)
+    for rows, width in ((waste_rows(table), 11), (hourly, 8), (daily, 7)):
+        keys = [row[:width] for row in rows]
+        assert len(keys) > 30
+        assert keys == sorted(keys)
+        assert len(set(keys)) == len(keys)
+
+
+def test_sqlite_columns_make_the_rows_narrow_params_makes() -> None:
+    from aifinops.ingest.events import price_rows
+    from aifinops.ledger.writer import narrow_params, prepare_params, sqlite_columns
+
+    records = [record(i) for i in range(120)]
+    records[5]["tags"] = {"env": "prod"}
+    records[9]["guardrails"] = ["pii"]
+    convert = converter_for("canonical")
+    rows = [convert(r) for r in records]
+    price_rows(PricingEngine(rates=RATES), rows)
+    ts = [r["ts"].replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds") for r in rows]
+    used, params, values = sqlite_columns(rows, ts)
+    assert (used, params) == narrow_params(prepare_params(rows, "sqlite"))
+    assert [list(v) for v in zip(*values, strict=True)] == [
+        list(p) for p in prepare_params(rows, "sqlite")
+    ]
