@@ -35,6 +35,16 @@ ROLLUPS = {
 }
 
 
+#: Statements run with ``executemany``: the inserts, and the rollups computed in columns
+#: (`aifinops.ledger.rollup_inputs`; their rows are made as the statement consumes them).
+MANY = {
+    "INSERT INTO usage_events": "insert (executemany)",
+    "INSERT INTO rollup_hourly": "hourly (columns)",
+    "INSERT INTO rollup_daily": "daily (columns)",
+    "INSERT INTO waste_rollup": "waste (columns)",
+}
+
+
 class _TimedCursor:
     """A DB-API cursor that adds each statement's time to ``times``."""
 
@@ -53,7 +63,8 @@ class _TimedCursor:
     def executemany(self, sql: str, params: Any) -> Any:
         t = time.perf_counter()
         result = self.cursor.executemany(sql, params)
-        self.times["insert (executemany)"] += time.perf_counter() - t
+        name = next((v for k, v in MANY.items() if sql.startswith(k)), "other statements")
+        self.times[name] += time.perf_counter() - t
         return result
 
     def fetchone(self) -> Any:
@@ -84,9 +95,15 @@ def profile(batches: list[PreparedBatch], db: Path, span: int) -> None:
                 spans = writer.SpanWriter(conn)
                 for batch in batches[first : first + per_span]:
                     t = time.perf_counter()
-                    spans.write(batch.params, batch.columns)
+                    inputs = getattr(batch, "inputs", None)  # None: a tree before columns
+                    spans.write(batch.params, batch.columns, *([inputs] if inputs else []))
                     times["write() in Python"] += time.perf_counter() - t
+                t = time.perf_counter()
+                inside = sum(times.values())
                 spans.finish()
+                times["finish() grouping"] += (
+                    time.perf_counter() - t - (sum(times.values()) - inside)
+                )
                 t = time.perf_counter()
                 conn.commit()
                 times["commit"] += time.perf_counter() - t
