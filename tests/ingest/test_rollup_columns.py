@@ -3,7 +3,7 @@ the rows the SQL rollups write (`aifinops.ledger.writer`), duplicates included."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from aifinops.ledger.schema_optimize import INPUT_EDGES, OUTPUT_EDGES
 from aifinops.ledger.waste_columns import waste_rows
 from aifinops.ledger.writer import SpanWriter
 from aifinops.pricing import PricingEngine
+from tests.economics.helpers import outcome, write_outcome_records
 from tests.ingest.test_import_spans import RATES, dump, record
 
 
@@ -64,11 +65,21 @@ def test_columns_and_sql_write_the_same_rollups(tmp_path: Path) -> None:
     records[7:7] = [records[2]]  # a duplicate inside one batch
     records[90:90] = [records[40], records[41]]  # and across batches of one span
     columns, sql = _pair(tmp_path, "ledger")
+    for engine in (columns, sql):  # outcomes recorded before their unit's calls count
+        write_outcome_records(
+            engine,
+            [
+                outcome("o-1", "u-20", date(2026, 10, 31), True, feature="bot"),
+                outcome("o-2", "u-20", date(2026, 10, 31), False, feature="bot"),
+            ],
+        )
     first = _batches(records, 50)
     assert all(b.inputs is not None and b.inputs.schema == INPUT_SCHEMA for b in first)
     assert _write(columns, first, True, 4) == _write(sql, first, False, 4)
     assert dump(columns) == dump(sql)
     tables = dump(columns)
+    outcomes = [r[-1] for r in tables["unit_rollup"] if r[0] == "u-20"]
+    assert outcomes == [2]
     assert all(len(tables[t]) > 50 for t in ("rollup_hourly", "waste_rollup", "unit_rollup"))
     assert len(tables["rollup_daily"]) > 10
 
@@ -147,6 +158,7 @@ def _records(draw: st.DrawFn) -> list[dict[str, Any]]:
             "web_search_requests": draw(st.sampled_from([0, 0, 1, 3])),
             "status": draw(st.sampled_from([None, 200, 399, 400, 529])),
             "error_type": draw(st.sampled_from([None, None, "timeout"])),
+            "unit_id": draw(st.sampled_from([None, "u1", "u2", "u3"])),
         }
         rec["reasoning_tokens"] = min(rec["output_tokens"], draw(st.sampled_from([0, 7, 900])))
         out.append({k: v for k, v in rec.items() if v is not None or i % 2})
@@ -187,19 +199,26 @@ def test_rows_come_in_key_order() -> None:
         assert len(set(keys)) == len(keys)
 
 
-def test_sqlite_columns_make_the_rows_narrow_params_makes() -> None:
+def test_batches_are_prepared_column_by_column_as_row_by_row() -> None:
+    """A SQLite batch's insert rows, made field by field (`transpose_rows`, prices set
+    per column, `narrow_values`), are what pricing and `prepare_params` make per row."""
     from aifinops.ingest.events import price_rows
-    from aifinops.ledger.writer import narrow_params, prepare_params, sqlite_columns
+    from aifinops.ledger.writer import narrow_params, prepare_params
 
     records = [record(i) for i in range(120)]
     records[5]["tags"] = {"env": "prod"}
     records[9]["guardrails"] = ["pii"]
+    records[30:30] = [records[12]]  # a duplicate: its first row counts
     convert = converter_for("canonical")
+    batch = prepare(
+        [Row(i + 1, r) for i, r in enumerate(records)],
+        convert,
+        PricingEngine(rates=RATES),
+        "sqlite",
+    )
     rows = [convert(r) for r in records]
     price_rows(PricingEngine(rates=RATES), rows)
-    ts = [r["ts"].replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds") for r in rows]
-    used, params, values = sqlite_columns(rows, ts)
-    assert (used, params) == narrow_params(prepare_params(rows, "sqlite"))
-    assert [list(v) for v in zip(*values, strict=True)] == [
-        list(p) for p in prepare_params(rows, "sqlite")
-    ]
+    assert (batch.columns, batch.params) == narrow_params(prepare_params(rows, "sqlite"))
+    assert batch.valid == 121
+    distinct = {r["event_id"]: r for r in reversed(rows)}.values()
+    assert batch.unpriced == sum(1 for r in distinct if r["unpriced"]) > 0

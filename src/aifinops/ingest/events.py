@@ -31,13 +31,14 @@ from aifinops.ledger.rollup_inputs import rollup_inputs
 from aifinops.ledger.writer import (
     EVENT_COLUMNS,
     SpanWriter,
+    narrow_values,
     prepare_params,
     set_cost,
-    sqlite_columns,
+    transpose_rows,
 )
 from aifinops.pricing import PricingEngine, RateBook
-from aifinops.pricing.bulk import Categorical, price_many
-from aifinops.pricing.columns import flat_to_columns
+from aifinops.pricing.bulk import PricedColumns, price_many
+from aifinops.pricing.columns import flat_to_columns, values_to_columns
 from aifinops.usage import RecordError
 
 BATCH_ROWS = 5_000
@@ -129,26 +130,58 @@ def prepare(
             rejections.append(result)
         else:
             good.append(result)
-    unpriced = 0
-    inputs = columns = None
-    if good:
-        priced = price_rows(pricing, good)
-        unpriced = sum(1 for r in good if r["unpriced"])
-    if good and dialect != "postgresql":
-        distinct, priced = _first_of_each_event(good, priced)
-        columns, params, values = sqlite_columns(distinct, _ts_texts(priced["ts"]))
-        inputs = rollup_inputs(dict(zip(EVENT_COLUMNS, values, strict=True)), priced)
-    else:
-        params = prepare_params(good, dialect)
+    distinct = _first_of_each_event(good)
+    if not distinct:
+        return PreparedBatch(rows=len(rows), valid=0, unpriced=0, rejections=rejections)
+    if dialect == "postgresql":
+        price_rows(pricing, distinct)
+        return PreparedBatch(
+            rows=len(rows),
+            valid=len(good),
+            unpriced=sum(1 for r in distinct if r["unpriced"]),
+            params=prepare_params(distinct, dialect),
+            rejections=rejections,
+        )
+    values = transpose_rows(distinct)
+    fields = dict(zip(EVENT_COLUMNS, values, strict=True))
+    columns = values_to_columns(fields)
+    unpriced = _set_costs(values, price_many(pricing, columns))
+    values[_TS] = tuple(_ts_texts(columns["ts"]))
+    used, params = narrow_values(values)
     return PreparedBatch(
         rows=len(rows),
         valid=len(good),
         unpriced=unpriced,
         params=params,
         rejections=rejections,
-        columns=columns,
-        inputs=inputs,
+        columns=used,
+        inputs=rollup_inputs(dict(zip(EVENT_COLUMNS, values, strict=True)), columns),
     )
+
+
+_TS = EVENT_COLUMNS.index("ts")
+_COST = tuple(
+    EVENT_COLUMNS.index(c)
+    for c in ("list_cost_nusd", "effective_cost_nusd", "price_version", "unpriced")
+)
+
+
+def _set_costs(values: list[tuple[Any, ...]], priced: PricedColumns) -> int:
+    """Put the prices into the events' values (`transpose_rows`), as `set_cost` does
+    row by row; returns how many events are unpriced."""
+    unpriced = priced.unpriced.tolist()
+    lists = priced.list_cost_nusd.tolist()
+    effective = priced.effective_cost_nusd.tolist()
+    versions = [*priced.price_version.categories, None]  # code -1: None
+    version = [versions[c] for c in priced.price_version.codes.tolist()]
+    count = int(sum(unpriced))
+    if count:
+        lists = [None if u else v for v, u in zip(lists, unpriced, strict=True)]
+        effective = [None if u else v for v, u in zip(effective, unpriced, strict=True)]
+        version = [None if u else v for v, u in zip(version, unpriced, strict=True)]
+    for j, column in zip(_COST, (lists, effective, version, unpriced), strict=True):
+        values[j] = tuple(column)
+    return count
 
 
 def _ts_texts(ts: Any) -> list[str]:
@@ -156,24 +189,13 @@ def _ts_texts(ts: Any) -> list[str]:
     return [t.replace("T", " ") for t in np.datetime_as_string(ts, unit="us").tolist()]
 
 
-def _first_of_each_event(
-    good: list[dict[str, Any]], priced: dict[str, Any]
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The rows (and their pricing columns) of a batch's distinct event ids, the first
-    row of each, as `prepare_params` keeps."""
-    first: dict[str, int] = {}
-    for i, row in enumerate(good):
-        first.setdefault(row["event_id"], i)
-    if len(first) == len(good):
-        return good, priced
-    keep = np.fromiter(first.values(), dtype=np.int64, count=len(first))
-    taken = {
-        name: Categorical(column.codes[keep], column.categories)
-        if isinstance(column, Categorical)
-        else column[keep]
-        for name, column in priced.items()
-    }
-    return [good[i] for i in keep.tolist()], taken
+def _first_of_each_event(good: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of a batch's distinct event ids, the first row of each, as
+    `prepare_params` keeps."""
+    first: dict[str, dict[str, Any]] = {}
+    for row in good:
+        first.setdefault(row["event_id"], row)
+    return good if len(first) == len(good) else list(first.values())
 
 
 @lru_cache(maxsize=4)

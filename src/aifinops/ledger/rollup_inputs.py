@@ -5,11 +5,12 @@ evaluate every measure per event through its virtual machine: on SQLite that was
 of an import's writer time. A SQLite import instead carries, beside each batch's insert
 parameters, what the rollups need of each event as a few compact columns
 (`rollup_inputs`, made in the import's worker process, where the event's fields are at
-hand). The writer groups a whole span's events once with numpy (`Groups`) and upserts
-the grouped rows with the SQL rollups' own conflict rules: the hourly and daily rollups
-in `aifinops.ledger.hourly_columns`, the waste rollup in
-`aifinops.ledger.waste_columns`. The rows are identical to the SQL rollups' (the tests
-in tests/ingest/test_rollup_columns.py hold the two to that).
+hand). The writer groups a whole span's events once with numpy (`Groups`) or Arrow and
+upserts the grouped rows with the SQL rollups' own conflict rules: the hourly and daily
+rollups in `aifinops.ledger.hourly_columns`, the waste rollup in
+`aifinops.ledger.waste_columns`. The unit rollup stays in SQL.
+The rows are identical to the SQL rollups' (tests/ingest/test_rollup_columns.py holds
+the two to that).
 
 Only the events a batch really added are rolled up: the writer keeps a batch's inputs
 whole when every event was new, drops them when none was, and otherwise keeps the rows
@@ -83,8 +84,8 @@ def rollup_inputs(
 ) -> pa.RecordBatch:
     """The rollup inputs of a batch of priced events, given their values column by
     column (``fields``: `aifinops.ledger.writer.EVENT_COLUMNS` names, as
-    `aifinops.ledger.writer.sqlite_columns` gives them) and their pricing columns
-    (`aifinops.pricing.columns.flat_to_columns`), in the same order."""
+    `aifinops.ledger.writer.transpose_rows` gives them, priced) and their pricing
+    columns (`aifinops.pricing.columns.values_to_columns`), in the same order."""
     minutes = np.asarray(columns["ts"]).astype("datetime64[m]").astype(np.int64)
     hour = np.floor_divide(minutes, 60)
     status = pa.array(fields["status"], pa.int64())

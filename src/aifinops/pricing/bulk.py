@@ -43,11 +43,10 @@ class Categorical:
 
     @classmethod
     def encode(cls, values: Sequence[str | None] | npt.NDArray[Any]) -> Categorical:
-        index: dict[str | None, int] = {}
-        codes = np.fromiter(
-            (index.setdefault(v, len(index)) for v in values), dtype=np.int64, count=len(values)
-        )
-        return cls(codes=codes, categories=list(index))
+        categories = list(dict.fromkeys(values))  # in order of first appearance
+        index = {v: i for i, v in enumerate(categories)}
+        codes = np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values))
+        return cls(codes=codes, categories=categories)
 
 
 @dataclass(frozen=True)
