@@ -27,14 +27,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from aifinops.pricing.bulk import Categorical
+from aifinops.usage import TOKEN_FIELDS
 
-TOKENS = (
-    "input_tokens",
-    "cache_read_tokens",
-    "cache_write_5m_tokens",
-    "cache_write_1h_tokens",
-    "output_tokens",
-)
+#: The counts of tokens by kind: input (uncached, cache reads, cache writes) and output.
+TOKENS = TOKEN_FIELDS[:5]
+assert TOKENS[-1] == "output_tokens"
 #: String keys of the rollups; "" where the event has none (as the SQL's coalesce).
 TEXT_KEYS = (
     "provider",
