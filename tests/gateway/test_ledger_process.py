@@ -254,3 +254,24 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
     except OSError:
         return True
+
+
+def test_a_batch_frame_splices_the_rows_json() -> None:
+    """The rows go to the child as the JSON the recorder made for the spool; the frame
+    reads back as the batch itself."""
+    from datetime import UTC, datetime
+
+    import orjson
+
+    from aifinops.gateway.ledger_process import batch_frame
+
+    rows = [
+        {"event_id": "e1", "ts": datetime(2026, 11, 29, 12, 0, 1, 5, tzinfo=UTC), "team": "ü"},
+        {"event_id": "e2", "tags": {"a": "b"}, "input_tokens": 2**40},
+    ]
+    rejections = [{"rejection_id": "r1", "status": 401}]
+    frame = batch_frame(["/spool/a"], [orjson.dumps(r) for r in rows], rejections)
+    assert orjson.loads(frame) == orjson.loads(
+        orjson.dumps({"sync": ["/spool/a"], "rows": rows, "rejections": rejections})
+    )
+    assert orjson.loads(batch_frame([], [], [])) == {"sync": [], "rows": [], "rejections": []}

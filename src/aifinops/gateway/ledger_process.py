@@ -33,7 +33,7 @@ import os
 import signal
 import struct
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -109,14 +109,19 @@ class WriterProcess:
         self._proc.stdin.write(_LENGTH.pack(len(payload)) + payload)
 
     async def write(
-        self, sync: list[str], rows: list[dict[str, Any]], rejections: list[dict[str, Any]]
+        self, sync: list[str], rows: Sequence[bytes], rejections: list[dict[str, Any]]
     ) -> None:
-        """fsync ``sync`` and write one batch in the child; raises on any failure."""
+        """fsync ``sync`` and write one batch in the child; raises on any failure.
+
+        ``rows`` are the events' rows already as JSON (the recorder made each one when
+        the call finished, for its spool): the batch's frame joins them instead of
+        serialising a thousand rows at once on the event loop (1.5-3 ms, a stall every
+        requests waiting at that moment paid)."""
         await self.start()
         proc = self._proc
         assert proc is not None and proc.stdin is not None and proc.stdout is not None
         try:
-            self._send(orjson.dumps({"sync": sync, "rows": rows, "rejections": rejections}))
+            self._send(batch_frame(sync, rows, rejections))
             await proc.stdin.drain()
             answer = await proc.stdout.readline()
         except (ConnectionError, OSError) as exc:
@@ -163,6 +168,16 @@ class WriterProcess:
 
 
 # --- the child ------------------------------------------------------------------------
+
+
+def batch_frame(sync: list[str], rows: Sequence[bytes], rejections: list[dict[str, Any]]) -> bytes:
+    """The JSON frame of one batch: ``{"sync": …, "rows": […], "rejections": …}``, the
+    rows spliced in as they are (each one a JSON object)."""
+    return b'{"sync":%b,"rows":[%b],"rejections":%b}' % (
+        orjson.dumps(sync),
+        b",".join(rows),
+        orjson.dumps(rejections),
+    )
 
 
 def _read_frame(stream: Any) -> bytes | None:

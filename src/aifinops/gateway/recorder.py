@@ -85,7 +85,8 @@ class Recorder:
         self.metrics = metrics
         self.batch_size = batch_size
         self.queue_max = max(queue_max, 1)
-        self._pending: deque[tuple[dict[str, Any], Segment | None]] = deque()
+        #: (row, its spool segment, its JSON: what the writer child is sent, made once)
+        self._pending: deque[tuple[dict[str, Any], Segment | None, bytes]] = deque()
         #: Adopted segments still to read, then the segment (its ``read_offset``) where
         #: this process's spool-only events begin: both are read back into the queue.
         self._replay: deque[Segment] = deque()
@@ -127,12 +128,13 @@ class Recorder:
         row = event_row(
             event, (price.list_cost_nusd, price.effective_cost_nusd, price.price_version)
         )
-        line = orjson.dumps(row) + b"\n"
+        data = orjson.dumps(row)
+        line = data + b"\n"
         segment = self.spool.append(line)
         if self._overflow is None and len(self._pending) < self.queue_max:
             if segment is None:
                 self.metrics.spool_errors.inc()
-            self._pending.append((row, segment))
+            self._pending.append((row, segment, data))
             self.peak_depth = max(self.peak_depth, len(self._pending))
         elif segment is not None:  # the queue is full: the spool alone holds it for now
             if self._overflow is None:
@@ -292,20 +294,20 @@ class Recorder:
         return True
 
     def _queue(self, rows: list[dict[str, Any]], segment: Segment) -> None:
-        self._pending.extend((row, segment) for row in rows)
+        self._pending.extend((row, segment, orjson.dumps(row)) for row in rows)
         self.peak_depth = max(self.peak_depth, len(self._pending))
 
     async def _write_once(self) -> bool:
         batch = [self._pending[i] for i in range(min(self.batch_size, len(self._pending)))]
         rejections = list(self._rejections)
-        rows = [row for row, _ in batch]
+        rows = [row for row, _, _ in batch]
         started = time.monotonic()
         dirty: list[Segment] = []
         try:
             if self.process is not None:
                 dirty = self.spool.take_dirty()
                 sync = [str(unsynced.path) for unsynced in dirty]
-                await self.process.write(sync, rows, rejections)
+                await self.process.write(sync, [data for _, _, data in batch], rejections)
             else:
                 await asyncio.to_thread(self._sync_and_insert, rows, rejections)
         except Exception as exc:  # the ledger is slow or down: keep everything, retry
@@ -331,7 +333,7 @@ class Recorder:
         for _ in rejections:
             self._rejections.popleft()
         counts: dict[Segment, int] = {}
-        for _, segment in batch:
+        for _, segment, _ in batch:
             if segment is not None:
                 counts[segment] = counts.get(segment, 0) + 1
         for segment, count in counts.items():
