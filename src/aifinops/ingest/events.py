@@ -25,9 +25,11 @@ from typing import Any
 import numpy as np
 from sqlalchemy.engine import Connection, Engine
 
+from aifinops.gc_policy import bulk_gc, start_bulk_worker
 from aifinops.ingest.files import Rejection, Row, block_lines, parse_json_line
 from aifinops.ingest.raw import converter_for
 from aifinops.ledger.rollup_inputs import rollup_inputs
+from aifinops.ledger.staged import StagedRows, can_stage, stage_rows
 from aifinops.ledger.writer import (
     EVENT_COLUMNS,
     SpanWriter,
@@ -83,7 +85,7 @@ class PreparedBatch:
     rows: int
     valid: int
     unpriced: int
-    params: list[tuple[Any, ...]] = field(default_factory=list)
+    params: list[tuple[Any, ...]] | StagedRows = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     columns: tuple[int, ...] | None = None
     #: SQLite: the events' rollup inputs (`aifinops.ledger.rollup_inputs`).
@@ -216,9 +218,15 @@ def prepare_block_packed(
     first: int, data: bytes, file_format: str, rates: RateBook, dialect: str
 ) -> bytes:
     """`prepare_lines` for a block of lines (`aifinops.ingest.files.line_blocks`),
-    pickled in the worker: the batch waits for the writer as bytes."""
+    pickled in the worker: the batch waits for the writer as bytes. On SQLite its rows
+    travel as a database image (`aifinops.ledger.staged`), which the writer inserts
+    without making a Python object per value."""
     lines = block_lines(first, data)
-    return pickle.dumps(prepare_lines(lines, file_format, rates, dialect), protocol=5)
+    batch = prepare_lines(lines, file_format, rates, dialect)
+    rows = batch.params
+    if batch.columns is not None and isinstance(rows, list) and rows and can_stage():
+        batch.params = stage_rows(batch.columns, rows)
+    return pickle.dumps(batch, protocol=5)
 
 
 def _unpack(packed: bytes) -> PreparedBatch:
@@ -342,7 +350,7 @@ def import_events(
     span_rows: int = SPAN_ROWS,
 ) -> ImportSummary:
     """Import ``rows`` in this process; bad rows go to ``on_reject``, the others are imported."""
-    with _Writer(db, on_reject, on_batch, span_rows) as writer:
+    with bulk_gc(), _Writer(db, on_reject, on_batch, span_rows) as writer:
         for batch in _batches(rows, batch_rows):
             writer.write(prepare(batch, convert, pricing, db.dialect.name))
     return writer.summary
@@ -369,8 +377,9 @@ def import_json_blocks(
     pending: deque[Future[bytes]] = deque()
     dialect = db.dialect.name
     with (
+        bulk_gc(),
         _Writer(db, on_reject, on_batch, span_rows) as writer,
-        ProcessPoolExecutor(workers) as pool,
+        ProcessPoolExecutor(workers, initializer=start_bulk_worker) as pool,
     ):
         for first, data in blocks:
             pending.append(

@@ -42,6 +42,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from aifinops.ledger.schema import ROLLUP_DIMENSIONS, ROLLUP_MEASURES, usage_events
+from aifinops.ledger.staged import StagedRows, attach_stage, detach_stage, insert_staged
 from aifinops.ledger.waste_rollup import waste_upsert
 from aifinops.usage import UsageEvent, flat_from_event
 
@@ -428,28 +429,36 @@ class SpanWriter:
         self._pending = 0
         self._temp_store: int | None = None
         self._inputs: list[Any] | None = []
+        self._staging = False
 
     def write(
         self,
-        params: list[tuple[Any, ...]],
+        params: list[tuple[Any, ...]] | StagedRows,
         columns: Sequence[int] | None = None,
         inputs: Any = None,
     ) -> int:
         """Insert one batch (see `prepare_params`; on SQLite, rows of only ``columns``
-        as `narrow_params` makes them, and optionally the batch's rollup inputs, a
-        `aifinops.ledger.rollup_inputs.INPUT_SCHEMA` record batch aligned with
-        ``params``); returns how many were new."""
+        as `narrow_params` makes them, or those rows as a database image
+        (`aifinops.ledger.staged`), and optionally the batch's rollup inputs, a
+        `aifinops.ledger.rollup_inputs.INPUT_SCHEMA` record batch aligned with the
+        rows); returns how many were new."""
         if not params:
             return 0
         if not self.defers_rollups:
-            if columns is not None or inputs is not None:
+            if columns is not None or inputs is not None or isinstance(params, StagedRows):
                 raise ValueError("narrowed rows are for SQLite; PostgreSQL takes whole rows")
             return write_params(self.conn, params)
         if self._cursor is None:
             self._cursor = cursor = _cursor(self.conn)
             self._temp_store = _use_temp_files(cursor)
             self._before = self._top = _max_rowid(cursor)
-        inserted = _insert_sqlite(self._cursor, params, columns)
+        if isinstance(params, StagedRows):
+            if not self._staging:
+                attach_stage(self._cursor)
+                self._staging = True
+            inserted = insert_staged(self._cursor, params)
+        else:
+            inserted = _insert_sqlite(self._cursor, params, columns)
         self._pending += inserted
         if self._inputs is not None:
             self._keep_inputs(inputs, inserted, len(params))
@@ -485,12 +494,17 @@ class SpanWriter:
         self._inputs = []
 
     def close(self) -> None:
-        """Restore the connection's ``temp_store``; call after the commit or rollback."""
-        if self._temp_store is not None:
+        """Restore the connection's ``temp_store`` and detach the schema database images
+        were loaded into; call after the commit or rollback."""
+        if self._temp_store is not None or self._staging:
             cursor = _cursor(self.conn)
-            cursor.execute(f"PRAGMA temp_store = {self._temp_store}")
+            if self._temp_store is not None:
+                cursor.execute(f"PRAGMA temp_store = {self._temp_store}")
+            if self._staging:
+                detach_stage(cursor)
             cursor.close()
             self._temp_store = None
+            self._staging = False
 
 
 def _roll_up_columns(cursor: Any, inputs: list[Any]) -> None:
