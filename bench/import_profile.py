@@ -2,12 +2,12 @@
 
     .venv/bin/python bench/import_profile.py [--events 200000] [--span 50000] [--span 5000]
 
-Prepares every batch of a generated file first (parse, validate, price: the workers'
-part, timed in this one process), then writes them the importer's way, one
-`SpanWriter` transaction per --span events (5000, the batch size, is one transaction
-per batch as before spans), into a fresh ledger, timing the insert, each rollup upsert
-and the commit. Wall and CPU time of the whole write are printed; a busy machine moves
-the wall time (the load average is printed beside it).
+Prepares every batch of a generated file first (parse, validate, price and stage as a
+database image: the workers' part, timed in this one process), then writes them the
+importer's way, one `SpanWriter` transaction per --span events (5000, the batch size, is
+one transaction per batch as before spans), into a fresh ledger, timing the insert,
+each rollup upsert and the commit. Wall and CPU time of the whole write are printed; a
+busy machine moves the wall time (the load average is printed beside it).
 """
 
 from __future__ import annotations
@@ -25,8 +25,14 @@ from aifinops.ledger import writer
 from aifinops.ledger.db import open_ledger
 from aifinops.pricing import RateBook
 
+try:
+    from aifinops.ledger.staged import can_stage, stage_rows
+except ImportError:  # a tree from before database images
+    stage_rows = None  # type: ignore[assignment]
+
 #: The writer's statements by the table they write (`writer._sqlite_rollups`).
 ROLLUPS = {
+    "INSERT INTO usage_events": "insert (from image)",
     "INSERT INTO temp.": "hour deltas",
     "INSERT INTO rollup_hourly": "hourly",
     "INSERT INTO rollup_daily": "daily",
@@ -111,7 +117,8 @@ def profile(batches: list[PreparedBatch], db: Path, span: int) -> None:
     finally:
         writer._cursor = plain  # type: ignore[method-assign]
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    times["write() in Python"] -= times["insert (executemany)"] + times["other statements"]
+    inserts = times["insert (executemany)"] + times["insert (from image)"]
+    times["write() in Python"] -= inserts + times["other statements"]
     parts = ", ".join(f"{k} {v:.2f}" for k, v in times.items())
     print(f"span {span:,}: write {wall:.2f} s wall, {cpu:.2f} s CPU (load {load}); {parts}")
     engine.dispose()
@@ -131,6 +138,12 @@ def main() -> None:
             for lines in _batches(numbered_lines(binary), BATCH_ROWS)
         ]
     print(f"prepare (parse, validate, price) in one process: {time.perf_counter() - t:.2f} s")
+    if stage_rows is not None and can_stage():  # as the workers hand batches over
+        t = time.perf_counter()
+        for batch in batches:
+            if batch.columns is not None and isinstance(batch.params, list) and batch.params:
+                batch.params = stage_rows(batch.columns, batch.params)
+        print(f"staging as database images: {time.perf_counter() - t:.2f} s")
     for span in args.span or [50_000, BATCH_ROWS]:
         profile(batches, args.workdir / "profile.db", span)
 

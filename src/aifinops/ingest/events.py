@@ -26,6 +26,7 @@ import numpy as np
 from sqlalchemy.engine import Connection, Engine
 
 from aifinops.gc_policy import bulk_gc, start_bulk_worker
+from aifinops.ingest.canonical_columns import canonical_values
 from aifinops.ingest.files import Rejection, Row, block_lines, parse_json_line
 from aifinops.ingest.raw import converter_for
 from aifinops.ledger.rollup_inputs import rollup_inputs
@@ -41,7 +42,7 @@ from aifinops.ledger.writer import (
 from aifinops.pricing import PricingEngine, RateBook
 from aifinops.pricing.bulk import PricedColumns, price_many
 from aifinops.pricing.columns import flat_to_columns, values_to_columns
-from aifinops.usage import RecordError
+from aifinops.usage import RecordError, flat_from_record
 
 BATCH_ROWS = 5_000
 #: Events per transaction on SQLite: batches are inserted as they come and rolled up
@@ -125,6 +126,10 @@ def prepare(
     rows: list[Row], convert: Converter, pricing: PricingEngine, dialect: str
 ) -> PreparedBatch:
     """Validate, price and turn one batch into insert parameters (pure, no I/O)."""
+    if dialect != "postgresql" and convert is flat_from_record:
+        plain = _plain_values(rows)
+        if plain is not None:  # every record plain: validated field by field
+            return _prepared_values(len(rows), len(rows), plain, [], pricing)
     good: list[dict[str, Any]] = []
     rejections: list[Rejection] = []
     for result in convert_rows(rows, convert):
@@ -144,15 +149,33 @@ def prepare(
             params=prepare_params(distinct, dialect),
             rejections=rejections,
         )
-    values = transpose_rows(distinct)
+    return _prepared_values(len(rows), len(good), transpose_rows(distinct), rejections, pricing)
+
+
+def _plain_values(rows: list[Row]) -> list[tuple[Any, ...]] | None:
+    """`canonical_values` of the rows' records, when every row is a plain record."""
+    records = [row.data for row in rows if row.data is not None]
+    if len(records) != len(rows):
+        return None
+    return canonical_values(records, EVENT_COLUMNS)
+
+
+def _prepared_values(
+    rows: int,
+    valid: int,
+    values: list[tuple[Any, ...]],
+    rejections: list[Rejection],
+    pricing: PricingEngine,
+) -> PreparedBatch:
+    """The SQLite batch of the distinct events' values, field by field (`transpose_rows`)."""
     fields = dict(zip(EVENT_COLUMNS, values, strict=True))
     columns = values_to_columns(fields)
     unpriced = _set_costs(values, price_many(pricing, columns))
     values[_TS] = tuple(_ts_texts(columns["ts"]))
     used, params = narrow_values(values)
     return PreparedBatch(
-        rows=len(rows),
-        valid=len(good),
+        rows=rows,
+        valid=valid,
         unpriced=unpriced,
         params=params,
         rejections=rejections,
