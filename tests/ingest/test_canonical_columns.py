@@ -16,7 +16,7 @@ from aifinops.ingest.events import prepare
 from aifinops.ingest.files import Row
 from aifinops.ledger.writer import EVENT_COLUMNS, transpose_rows
 from aifinops.pricing import PricingEngine
-from aifinops.usage import RecordError, flat_from_record
+from aifinops.usage import ATTRIBUTION_FIELDS, TOKEN_FIELDS, RecordError, flat_from_record
 from tests.ingest.test_import_spans import RATES
 
 START = datetime(2026, 10, 31, 22, tzinfo=UTC)
@@ -26,24 +26,13 @@ _opt_int = st.one_of(st.none(), st.integers(-5, 70_000))
 
 #: Field -> values of the plain shape.
 PLAIN: dict[str, st.SearchStrategy[Any]] = {
-    **dict.fromkeys(
-        ("team", "feature", "customer_id", "prompt_version", "unit_id", "api_key_id"), _text
-    ),
+    **dict.fromkeys(ATTRIBUTION_FIELDS, _text),
     **dict.fromkeys(
         ("request_id", "requested_model", "endpoint", "service_tier", "stop_reason"), _text
     ),
     **dict.fromkeys(("system_hash", "prefix_hash", "error_type", "route_reason"), _text),
-    **dict.fromkeys(
-        (
-            "input_tokens",
-            "cache_read_tokens",
-            "cache_write_5m_tokens",
-            "cache_write_1h_tokens",
-            "output_tokens",
-            "web_search_requests",
-        ),
-        _count,
-    ),
+    # reasoning_tokens is drawn within output_tokens (`plain_record`)
+    **dict.fromkeys((t for t in TOKEN_FIELDS if t != "reasoning_tokens"), _count),
     **dict.fromkeys(
         ("duration_ms", "ttft_ms", "max_tokens", "system_tokens", "context_chunks", "status"),
         _opt_int,
