@@ -1,5 +1,5 @@
-"""Imports write several batches per transaction on SQLite and roll them up once, before
-the commit: the ledger ends up exactly as when every batch is its own transaction."""
+"""Imports write several batches per transaction and roll them up once, before the
+commit: the ledger ends up exactly as when every batch is its own transaction."""
 
 from __future__ import annotations
 
@@ -170,6 +170,27 @@ def test_spans_write_what_one_transaction_per_batch_writes(
     assert dump(ledger) == before
 
 
+@pytest.mark.parametrize("ledger_url", ["postgres"], indirect=True)
+def test_postgres_spans_write_what_the_gateways_batch_writes_write(
+    ledger: Engine, twin: Engine, tmp_path: Path
+) -> None:
+    """On PostgreSQL an import's span (`aifinops.ledger.postgres_span`) and the gateway's
+    one-statement batch write (`write_params`) leave the same ledger."""
+    from aifinops.ingest.events import prepare
+    from aifinops.ledger.writer import write_params
+
+    records = [record(i) for i in range(300)]
+    records[50:50] = [records[10]]  # a duplicate
+    run_import(ledger, write_file(tmp_path / "events.jsonl", records), span_rows=10_000)
+    rows = [r for r in iter_rows(iter([json.dumps(x) + "\n" for x in records]), "jsonl")]
+    pricing = PricingEngine(rates=RATES)
+    for start in range(0, len(rows), 64):
+        batch = prepare(rows[start : start + 64], converter_for("canonical"), pricing, "postgresql")
+        with twin.begin() as conn:
+            write_params(conn, batch.params)
+    assert dump(ledger) == dump(twin)
+
+
 def test_a_failure_rolls_back_the_open_span_only(ledger: Engine, tmp_path: Path) -> None:
     path = write_file(tmp_path / "events.jsonl", [record(i) for i in range(200)])
 
@@ -189,9 +210,8 @@ def test_a_failure_rolls_back_the_open_span_only(ledger: Engine, tmp_path: Path)
             span_rows=80,
         )
     stored = dump(ledger)
-    # SQLite: the first span (two batches) is committed with its rollups, the third batch
-    # is not; PostgreSQL commits every batch, so the third one is in
-    kept = 80 if ledger.dialect.name == "sqlite" else 120
+    # the first span (two batches) is committed with its rollups, the third batch is not
+    kept = 80
     assert len(stored["usage_events"]) == kept
     calls = rollup_hourly.c.keys().index("calls")
     assert sum(r[calls] for r in stored["rollup_hourly"]) == kept

@@ -19,7 +19,7 @@ statement, exact even when writers race on the same ids; on SQLite the new rows 
 those above the largest rowid, read once the batch holds the write lock (``BEGIN
 IMMEDIATE``), so a gateway writing into the same file cannot slip rows in between.
 
-Bulk imports on SQLite go through `SpanWriter`: several batches share one transaction,
+Bulk imports go through `SpanWriter`: several batches share one transaction,
 each inserted as it comes (step 1), and step 2 runs once over all of them before the
 commit. The rollups are the four grouped upserts either way, just over more rows at
 once: fewer, larger upserts and commits, which is where an import's time went (see
@@ -347,15 +347,29 @@ def _cursor(conn: Connection) -> Any:
     return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
 
 
-def _write_postgres(conn: Connection, params: list[tuple[Any, ...]]) -> int:
-    cursor = _cursor(conn)
+def staging_table(cursor: Any) -> str:
+    """Create the PostgreSQL staging table of a batch (once per connection; emptied at
+    commit); returns its name."""
     cursor.execute(
         f"CREATE TEMP TABLE IF NOT EXISTS {_STAGING} "
         "(LIKE usage_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
+    return _STAGING
+
+
+def copy_rows(cursor: Any, params: list[tuple[Any, ...]]) -> str:
+    """``COPY`` whole rows (`prepare_params`) into the staging table (see
+    `staging_table`, created first); returns its name."""
     with cursor.copy(f"COPY {_STAGING} ({_columns_sql()}) FROM STDIN") as copy:
         for values in params:
             copy.write_row(values)
+    return _STAGING
+
+
+def _write_postgres(conn: Connection, params: list[tuple[Any, ...]]) -> int:
+    cursor = _cursor(conn)
+    staging_table(cursor)
+    copy_rows(cursor, params)
     hour, day = hour_sql(conn)
     cursor.execute(
         f"WITH new AS (INSERT INTO usage_events ({_columns_sql()}) "
@@ -399,10 +413,9 @@ class SpanWriter:
     On SQLite each batch's events are inserted as it comes and the rollups of all of
     them run once, in `finish`, over the rows the span added: one grouped upsert per
     rollup for the whole span instead of one per batch, and one commit. On PostgreSQL
-    each batch is written at once with `write_params` (its staging table is emptied at
-    commit, so the caller commits after every batch there: see `defers_rollups`).
-    Until `finish` the span's events are in the transaction but not in the rollups, so
-    the caller commits only after it.
+    the span's new events are also kept in a temporary table, which `finish` rolls up
+    (`aifinops.ledger.postgres_span`). Until `finish` the span's events are in the
+    transaction but not in the rollups, so the caller commits only after it.
 
     A batch may come with its rollup inputs (`aifinops.ledger.rollup_inputs`): when
     every batch of the span has them, `finish` computes the hourly, daily and waste
@@ -422,7 +435,7 @@ class SpanWriter:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.defers_rollups = conn.dialect.name != "postgresql"
+        self._postgres = conn.dialect.name == "postgresql"
         self._cursor: Any = None
         self._before = 0
         self._top = 0
@@ -444,10 +457,10 @@ class SpanWriter:
         rows); returns how many were new."""
         if not params:
             return 0
-        if not self.defers_rollups:
+        if self._postgres:
             if columns is not None or inputs is not None or isinstance(params, StagedRows):
                 raise ValueError("narrowed rows are for SQLite; PostgreSQL takes whole rows")
-            return write_params(self.conn, params)
+            return self._write_postgres(params)
         if self._cursor is None:
             self._cursor = cursor = _cursor(self.conn)
             self._temp_store = _use_temp_files(cursor)
@@ -462,6 +475,16 @@ class SpanWriter:
         self._pending += inserted
         if self._inputs is not None:
             self._keep_inputs(inputs, inserted, len(params))
+        return inserted
+
+    def _write_postgres(self, params: list[tuple[Any, ...]]) -> int:
+        from aifinops.ledger import postgres_span  # noqa: PLC0415 (imports this module)
+
+        if self._cursor is None:
+            self._cursor = _cursor(self.conn)
+            postgres_span.begin_span(self._cursor)
+        inserted = postgres_span.insert_batch(self._cursor, params)
+        self._pending += inserted
         return inserted
 
     def _keep_inputs(self, inputs: Any, inserted: int, rows: int) -> None:
@@ -483,7 +506,11 @@ class SpanWriter:
         """Roll up what the span inserted (SQLite); call before the commit."""
         if self._cursor is None:
             return
-        if self._pending:
+        if self._pending and self._postgres:
+            from aifinops.ledger.postgres_span import roll_up_span  # noqa: PLC0415
+
+            roll_up_span(self._cursor)
+        elif self._pending:
             inputs = self._inputs
             _roll_up_sqlite(self.conn, self._cursor, self._before, in_columns=bool(inputs))
             if inputs:
