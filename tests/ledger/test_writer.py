@@ -163,3 +163,26 @@ def test_daily_rollup_is_the_hourly_one_summed_by_day(ledger: Engine) -> None:
         write_rows(conn, rows[30:])  # 20 duplicates, 30 new
     assert daily(ledger) == daily_from_hourly(ledger)
     assert sum(v["calls"] for v in daily(ledger).values()) == 80
+
+
+def test_a_units_attribution_is_fixed_by_the_write_that_first_records_it(ledger: Engine) -> None:
+    """As docs/unit-economics.md says: the first write's calls decide (each dimension's
+    smallest non-empty value should they disagree); later calls add their measures only."""
+    from aifinops.ledger.schema_economics import unit_rollup
+
+    first = [
+        row(1, unit_id="u", team="support", feature="triage", customer_id=None),
+        row(2, unit_id="u", team="sales", feature=None, customer_id="c9"),
+        row(3, unit_id="u", team=None, feature="search", customer_id="c2"),
+    ]
+    later = [row(4, unit_id="u", team="analytics", feature="archive", customer_id="c0")]
+    with ledger.begin() as conn:
+        write_rows(conn, first)
+    with ledger.begin() as conn:
+        write_rows(conn, later)
+    with ledger.connect() as conn:
+        unit = conn.execute(select(unit_rollup).where(unit_rollup.c.unit_id == "u")).one()
+    assert (unit.team, unit.feature, unit.customer_id) == ("sales", "search", "c2")
+    assert unit.calls == 4
+    costs = [r["effective_cost_nusd"] for r in (*first, *later)]
+    assert unit.effective_cost_nusd == sum(costs)

@@ -10,7 +10,11 @@
   in the config file are read-only at run time and not stored here).
 - ``unit_rollup``: per unit of work (``unit_id`` on calls), its calls and cost, maintained
   at insert time of the calls, and how many outcomes it has (so spend on units with no
-  outcome yet is a sum, not a join). Attribution is that of the unit's first recorded call.
+  outcome yet is a sum, not a join). Attribution is fixed when the unit is first recorded:
+  that of its calls in that write (a batch, or an import's span); should those calls
+  disagree, each of feature, team, customer and prompt version is the smallest non-empty
+  value among them. Later calls add their measures and leave it (outcomes already counted
+  under it must not move).
 
 Money is integer nano-USD; quality is stored in millionths (``quality_micros``) so sums
 are exact.
