@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from aifinops.gc_policy import bulk_gc, start_bulk_worker
 from aifinops.ingest.canonical_columns import canonical_values
-from aifinops.ingest.files import Rejection, Row, block_lines, parse_json_line
+from aifinops.ingest.files import Rejection, Row, block_lines, parse_block, parse_json_line
 from aifinops.ingest.raw import converter_for
 from aifinops.ledger.rollup_inputs import rollup_inputs
 from aifinops.ledger.staged import StagedRows, can_stage, stage_rows
@@ -239,6 +239,22 @@ def prepare_lines(
     return prepare(rows, converter_for(file_format), _worker_pricing(rates), dialect)
 
 
+def _prepare_block(
+    first: int, data: bytes, file_format: str, rates: RateBook, dialect: str
+) -> PreparedBatch:
+    """`prepare_lines` for a block of lines; a block of plain canonical records bound
+    for SQLite is parsed in one call (`parse_block`) and validated field by field,
+    without a `Row` per line."""
+    convert = converter_for(file_format)
+    if dialect != "postgresql" and convert is flat_from_record:
+        records = parse_block(data)
+        plain = canonical_values(records, EVENT_COLUMNS) if records is not None else None
+        if records is not None and plain is not None:
+            n = len(records)
+            return _prepared_values(n, n, plain, [], _worker_pricing(rates))
+    return prepare_lines(block_lines(first, data), file_format, rates, dialect)
+
+
 def prepare_block_packed(
     first: int, data: bytes, file_format: str, rates: RateBook, dialect: str
 ) -> bytes:
@@ -246,8 +262,7 @@ def prepare_block_packed(
     pickled in the worker: the batch waits for the writer as bytes. On SQLite its rows
     travel as a database image (`aifinops.ledger.staged`), which the writer inserts
     without making a Python object per value."""
-    lines = block_lines(first, data)
-    batch = prepare_lines(lines, file_format, rates, dialect)
+    batch = _prepare_block(first, data, file_format, rates, dialect)
     rows = batch.params
     if batch.columns is not None and isinstance(rows, list) and rows and can_stage():
         batch.params = stage_rows(batch.columns, rows)
