@@ -337,3 +337,100 @@ def test_the_span_mark_is_read_under_the_write_lock(
     other.close()
     assert blocked and all("locked" in b for b in blocked)
     engine.dispose()
+
+
+def _span_in_parts(
+    engine: Engine, blocks: list[tuple[int, bytes]], roll_up_after: tuple[int, ...], inputs: bool
+) -> None:
+    """Write ``blocks`` in one span as the importer's writer does, rolling the span up
+    after the batches ``roll_up_after`` names (as it does while it waits for a batch)."""
+    import pickle
+
+    from aifinops.ingest import events
+    from aifinops.ledger.writer import SpanWriter
+
+    dialect = engine.dialect.name
+    with engine.connect() as conn:
+        conn.begin()
+        span = SpanWriter(conn)
+        for i, (first, data) in enumerate(blocks):
+            batch = pickle.loads(
+                events.prepare_block_packed(first, data, "canonical", RATES, dialect)
+            )
+            span.write(batch.params, batch.columns, batch.inputs if inputs else None)
+            if i in roll_up_after:
+                span.roll_up()
+        span.roll_up()  # nothing new since the last: a no-op
+        span.finish()
+        conn.commit()
+        span.close()
+
+
+@pytest.mark.parametrize(
+    ("roll_up_after", "inputs"),
+    [((), True), ((0,), True), ((0, 1, 2), True), ((1, 3), True), ((0, 2), False)],
+)
+def test_a_span_rolled_up_in_parts_writes_what_one_roll_up_writes(
+    ledger: Engine,
+    twin: Engine,
+    tmp_path: Path,
+    roll_up_after: tuple[int, ...],
+    inputs: bool,
+) -> None:
+    """`SpanWriter.roll_up` mid-span: events counted once, whether a batch repeats events
+    rolled up already (all of them, or some beside new ones) or not; on SQLite from the
+    batches' rollup inputs or, without them, in SQL."""
+    if not inputs and ledger.dialect.name == "postgresql":
+        pytest.skip("PostgreSQL batches carry no rollup inputs: the case is SQLite's")
+    records = [record(i) for i in range(200)]
+    records[85:85] = records[10:20]  # batch 2: events of batch 0 beside new ones
+    records.extend(records[40:80])  # the last batch: only events written before
+    path = write_file(tmp_path / "events.jsonl", records)
+    lines = path.read_bytes().splitlines(keepends=True)
+    blocks = [(1 + i, b"".join(lines[i : i + 40])) for i in range(0, len(lines), 40)]
+    assert len(blocks) == 7
+    _span_in_parts(ledger, blocks, roll_up_after, inputs)
+    run_import(twin, path, span_rows=1)
+    assert dump(ledger) == dump(twin)
+
+
+def test_the_writer_rolls_up_while_its_next_batch_is_not_ready(
+    ledger: Engine, twin: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`import_json_blocks` waits for a batch that is not ready by rolling up the open
+    span (once it holds `IDLE_ROLLUP_ROWS` events not rolled up); a ready batch is
+    written at once. The ledger is the same as without."""
+    import threading
+    from concurrent.futures import Future
+
+    from aifinops.ingest import events
+
+    monkeypatch.setattr(events, "IDLE_ROLLUP_ROWS", 60)
+    path = write_file(tmp_path / "events.jsonl", [record(i) for i in range(240)])
+    lines = path.read_bytes().splitlines(keepends=True)
+    dialect = ledger.dialect.name
+    rolled: list[int] = []
+    with events._Writer(ledger, lambda r: pytest.fail(str(r)), None, 10_000) as writer:
+        roll_up = writer.use_idle_time
+
+        def use_idle_time() -> None:
+            rolled.append(writer._unrolled)
+            roll_up()
+
+        monkeypatch.setattr(writer, "use_idle_time", use_idle_time)
+        for i in range(0, len(lines), 40):
+            packed = events.prepare_block_packed(
+                1 + i, b"".join(lines[i : i + 40]), "canonical", RATES, dialect
+            )
+            future: Future[bytes] = Future()
+            if i // 40 in (0, 2, 3, 5):  # not ready yet: the writer waits for these
+                threading.Timer(0.05, future.set_result, [packed]).start()
+            else:
+                future.set_result(packed)
+            writer.write(events._next_batch(future, writer))
+    # waits before batches 0, 2, 3 and 5, with 0, 80, 40 and 120 events not rolled up:
+    # the second and the last roll up (60 or more)
+    assert rolled == [0, 80, 40, 120]
+    assert writer.summary.imported == 240
+    run_import(twin, path, span_rows=1)
+    assert dump(ledger) == dump(twin)

@@ -415,7 +415,8 @@ class SpanWriter:
     rollup for the whole span instead of one per batch, and one commit. On PostgreSQL
     the span's new events are also kept in a temporary table, which `finish` rolls up
     (`aifinops.ledger.postgres_span`). Until `finish` the span's events are in the
-    transaction but not in the rollups, so the caller commits only after it.
+    transaction but not in the rollups, so the caller commits only after it; `roll_up`
+    rolls up what the span has written so far without ending it.
 
     A batch may come with its rollup inputs (`aifinops.ledger.rollup_inputs`): when
     every batch of the span has them, `finish` computes the hourly, daily and waste
@@ -502,23 +503,34 @@ class SpanWriter:
         if inserted:
             self._top = _max_rowid(self._cursor)
 
-    def finish(self) -> None:
-        """Roll up what the span inserted (SQLite); call before the commit."""
-        if self._cursor is None:
+    def roll_up(self) -> None:
+        """Add the events written since the last roll-up to the rollups, in the open
+        transaction; the span stays open. An importer calls it while it would otherwise
+        wait for its next batch: the rollups are additive, so rolling a span up in parts
+        gives the same rows as rolling it up at once (one statement per part instead of
+        one per span, each row counted once)."""
+        if self._cursor is None or not self._pending:
             return
-        if self._pending and self._postgres:
+        if self._postgres:
             from aifinops.ledger.postgres_span import roll_up_span  # noqa: PLC0415
 
             roll_up_span(self._cursor)
-        elif self._pending:
+        else:
             inputs = self._inputs
             _roll_up_sqlite(self.conn, self._cursor, self._before, in_columns=bool(inputs))
             if inputs:
                 _roll_up_columns(self._cursor, inputs)
-        self._cursor.close()
-        self._cursor = None
+            self._before = self._top = _max_rowid(self._cursor)
         self._pending = 0
         self._inputs = []
+
+    def finish(self) -> None:
+        """Roll up what the span wrote since the last roll-up; call before the commit."""
+        if self._cursor is None:
+            return
+        self.roll_up()
+        self._cursor.close()
+        self._cursor = None
 
     def close(self) -> None:
         """Restore the connection's ``temp_store`` and detach the schema database images
