@@ -1,7 +1,7 @@
 """An import's CPU split between the writing process and its worker, and its peak RSS.
 
     .venv/bin/python bench/import_cpu.py [--events 200000] [--in-flight N]
-                                         [--backend sqlite|postgres]
+                                         [--idle-rollup-rows N] [--backend sqlite|postgres]
 
 Imports bench/_ledger_fill.py's seeded file into a fresh ledger (SQLite, or a schema of
 its own in AIFINOPS_BENCH_DATABASE_URL's PostgreSQL, dropped after) in this process
@@ -56,6 +56,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--in-flight", type=int, help="override events.IN_FLIGHT")
+    parser.add_argument(
+        "--idle-rollup-rows", type=int, help="override events.IDLE_ROLLUP_ROWS (a huge value: off)"
+    )
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out" / "import_ab")
@@ -63,6 +66,8 @@ def main() -> None:
     source = import_source(args.workdir, args.events)
     if args.in_flight:
         events.IN_FLIGHT = args.in_flight
+    if args.idle_rollup_rows:
+        events.IDLE_ROLLUP_ROWS = args.idle_rollup_rows
     url, schema = backend_url(args.backend, args.workdir, "cpu")
     engine = open_ledger(url)
     load = _load()
