@@ -40,9 +40,9 @@ import orjson
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
+from aifinops.ledger.column_batch import write_rows_in_columns
 from aifinops.ledger.db import create_ledger_engine
 from aifinops.ledger.schema import gateway_rejections
-from aifinops.ledger.writer import write_rows
 from aifinops.settings_gateway import SECRET_KEYS
 from aifinops.usage import parse_ts
 
@@ -214,7 +214,7 @@ def _write(engine: Engine, rows: list[dict[str, Any]], rejections: list[dict[str
         item["ts"] = parse_ts(item["ts"])
     with engine.begin() as conn:
         if rows:
-            write_rows(conn, rows)
+            write_rows_in_columns(conn, rows)
         if rejections:
             conn.execute(insert(gateway_rejections), rejections)
 

@@ -3,11 +3,12 @@
 ``record`` runs on the request path and does no database I/O: it prices the event
 (pure, cached plans), appends it to the spool (one ``write`` to the kernel) and queues
 its row. One writer task takes batches off the queue, fsyncs the spool, and inserts the
-batch with `aifinops.ledger.writer.write_rows`: in a child process of its own when the
-recorder has a `WriterProcess` (`aifinops serve`: the insert's CPU then never holds this
-process's GIL, see `aifinops.gateway.ledger_process`), else in a worker thread. When
-the database is slow or down the writer retries with backoff and the queue grows:
-requests never wait for it, nothing is dropped, and the spool covers a crash. Rows are
+batch (`aifinops.ledger.column_batch.write_rows_in_columns`): in a child process of its
+own when the recorder has a `WriterProcess` (`aifinops serve`: the insert's CPU then
+never holds this process's GIL, see `aifinops.gateway.ledger_process`), else in a
+worker thread. When the database is slow or down the writer retries with backoff and
+the queue grows: requests never wait for it, nothing is dropped, and the spool covers a
+crash. Rows are
 deleted from the spool only once they are in the ledger; writes are idempotent on
 ``event_id``, so a replay after a crash can never count a call twice.
 
@@ -35,8 +36,9 @@ from sqlalchemy.engine import Engine
 from aifinops.gateway.ledger_process import WriterProcess
 from aifinops.gateway.metrics import GatewayMetrics
 from aifinops.gateway.spool import Segment, Spool
+from aifinops.ledger.column_batch import write_rows_in_columns
 from aifinops.ledger.schema import gateway_rejections
-from aifinops.ledger.writer import event_row, write_rows
+from aifinops.ledger.writer import event_row
 from aifinops.pricing import PriceResult, PricingEngine
 from aifinops.usage import UsageEvent
 
@@ -351,6 +353,6 @@ class Recorder:
         self.spool.sync()
         with self.engine.begin() as conn:
             if rows:
-                write_rows(conn, rows)
+                write_rows_in_columns(conn, rows)
             if rejections:
                 conn.execute(insert(gateway_rejections), rejections)

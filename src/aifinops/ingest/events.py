@@ -22,19 +22,17 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
 from sqlalchemy.engine import Connection, Engine
 
 from aifinops.gc_policy import bulk_gc, start_bulk_worker
 from aifinops.ingest.canonical_columns import canonical_values
 from aifinops.ingest.files import Rejection, Row, block_lines, parse_block, parse_json_line
 from aifinops.ingest.raw import converter_for
-from aifinops.ledger.rollup_inputs import rollup_inputs
+from aifinops.ledger.column_batch import narrowed_with_inputs
 from aifinops.ledger.staged import StagedRows, can_stage, stage_rows
 from aifinops.ledger.writer import (
     EVENT_COLUMNS,
     SpanWriter,
-    narrow_values,
     prepare_params,
     set_cost,
     transpose_rows,
@@ -178,8 +176,7 @@ def _prepared_values(
     fields = dict(zip(EVENT_COLUMNS, values, strict=True))
     columns = values_to_columns(fields)
     unpriced = _set_costs(values, price_many(pricing, columns))
-    values[_TS] = tuple(_ts_texts(columns["ts"]))
-    used, params = narrow_values(values)
+    used, params, inputs = narrowed_with_inputs(values, columns)
     return PreparedBatch(
         rows=rows,
         valid=valid,
@@ -187,11 +184,10 @@ def _prepared_values(
         params=params,
         rejections=rejections,
         columns=used,
-        inputs=rollup_inputs(dict(zip(EVENT_COLUMNS, values, strict=True)), columns),
+        inputs=inputs,
     )
 
 
-_TS = EVENT_COLUMNS.index("ts")
 _COST = tuple(
     EVENT_COLUMNS.index(c)
     for c in ("list_cost_nusd", "effective_cost_nusd", "price_version", "unpriced")
@@ -214,11 +210,6 @@ def _set_costs(values: list[tuple[Any, ...]], priced: PricedColumns) -> int:
     for j, column in zip(_COST, (lists, effective, version, unpriced), strict=True):
         values[j] = tuple(column)
     return count
-
-
-def _ts_texts(ts: Any) -> list[str]:
-    """`sqlite_datetime` of naive UTC datetime64 values, vectorised."""
-    return [t.replace("T", " ") for t in np.datetime_as_string(ts, unit="us").tolist()]
 
 
 def _first_of_each_event(good: list[dict[str, Any]]) -> list[dict[str, Any]]:
