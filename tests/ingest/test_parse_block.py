@@ -17,6 +17,7 @@ from aifinops.ingest import events
 from aifinops.ingest.files import block_lines, line_blocks, parse_block, parse_json_line
 from aifinops.ledger.staged import staged_params
 from tests.ingest.test_import_spans import RATES, record
+from tests.ingest.test_raw import CHAT, MESSAGE
 
 
 def _random_objects(rng: random.Random, count: int) -> bytes:
@@ -63,12 +64,27 @@ def test_anything_but_one_object_a_line_goes_line_by_line(block: bytes) -> None:
     assert parse_block(block) is None
 
 
-def _batch(first: int, block: bytes) -> Any:
-    return pickle.loads(events.prepare_block_packed(first, block, "canonical", RATES, "sqlite"))
+def _batch(first: int, block: bytes, fmt: str = "canonical", dialect: str = "sqlite") -> Any:
+    return pickle.loads(events.prepare_block_packed(first, block, fmt, RATES, dialect))
 
 
-def _by_lines(first: int, block: bytes) -> Any:
-    return events.prepare_lines(block_lines(first, block), "canonical", RATES, "sqlite")
+def _by_lines(first: int, block: bytes, fmt: str = "canonical", dialect: str = "sqlite") -> Any:
+    return events.prepare_lines(block_lines(first, block), fmt, RATES, dialect)
+
+
+def _same(fast: Any, slow: Any) -> None:
+    assert (fast.rows, fast.valid, fast.unpriced, fast.columns) == (
+        slow.rows,
+        slow.valid,
+        slow.unpriced,
+        slow.columns,
+    )
+    params = staged_params(fast.params) if fast.columns is not None else fast.params
+    assert params == slow.params
+    assert (fast.inputs is None) == (slow.inputs is None)
+    if fast.inputs is not None:
+        assert fast.inputs.equals(slow.inputs)
+    assert fast.rejections == slow.rejections
 
 
 def test_the_worker_prepares_a_plain_block_as_it_prepares_its_lines() -> None:
@@ -76,15 +92,8 @@ def test_the_worker_prepares_a_plain_block_as_it_prepares_its_lines() -> None:
     records[7] = records[3]  # a duplicate event inside the block
     block = b"".join(orjson.dumps(r) + b"\n" for r in records)
     fast, slow = _batch(1, block), _by_lines(1, block)
-    assert (fast.rows, fast.valid, fast.unpriced, fast.columns) == (
-        slow.rows,
-        slow.valid,
-        slow.unpriced,
-        slow.columns,
-    )
-    assert staged_params(fast.params) == slow.params
-    assert fast.inputs.equals(slow.inputs)
-    assert fast.rejections == slow.rejections == []
+    _same(fast, slow)
+    assert fast.rejections == []
 
 
 def test_a_block_with_a_bad_line_names_it_by_its_number_in_the_file() -> None:
@@ -94,3 +103,37 @@ def test_a_block_with_a_bad_line_names_it_by_its_number_in_the_file() -> None:
     batch = _batch(101, b"\n".join(lines) + b"\n")
     assert [(r.line, r.field) for r in batch.rejections] == [(105, "ts"), (107, None)]
     assert (batch.rows, batch.valid) == (10, 8)
+
+
+def _raw_lines(fmt: str) -> list[bytes]:
+    if fmt == "openai":
+        bodies = [{**CHAT, "id": f"chatcmpl-{i}"} for i in range(12)]
+        return [orjson.dumps({"team": "sales", "response": b}) for b in bodies]
+    return [
+        orjson.dumps({"ts": "2026-11-01T12:00:00Z", "response": {**MESSAGE, "id": f"msg_{i}"}})
+        for i in range(12)
+    ]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("fmt", ["canonical", "openai", "anthropic"])
+def test_a_block_of_other_records_is_prepared_record_by_record_as_its_lines(
+    fmt: str, dialect: str
+) -> None:
+    """Records that are not plain (timestamps with an offset, tags) or raw provider
+    records: parsed at once, then validated one by one, the same batch as line by line,
+    bad records named by their line in the file."""
+    if fmt == "canonical":
+        records = [record(i) for i in range(30)]  # "+00:00" offsets: not plain
+        records[4]["tag_env"] = "prod"
+        records[9]["input_tokens"] = -1
+        lines = [orjson.dumps(r) for r in records]
+    else:
+        lines = _raw_lines(fmt)
+        lines[5] = orjson.dumps({"ts": "2026-11-01T12:00:00Z", "response": {"usage": "none"}})
+    block = b"\n".join(lines) + b"\n"
+    assert parse_block(block) is not None
+    fast, slow = _batch(201, block, fmt, dialect), _by_lines(201, block, fmt, dialect)
+    _same(fast, slow)
+    bad = 210 if fmt == "canonical" else 206
+    assert [r.line for r in fast.rejections] == [bad]

@@ -135,6 +135,13 @@ def prepare(
         plain = _plain_values(rows)
         if plain is not None:  # every record plain: validated field by field
             return _prepared_values(len(rows), len(rows), plain, [], pricing)
+    return _prepare_records(rows, convert, pricing, dialect)
+
+
+def _prepare_records(
+    rows: list[Row], convert: Converter, pricing: PricingEngine, dialect: str
+) -> PreparedBatch:
+    """`prepare` record by record: each bad row becomes a rejection naming its line."""
     good: list[dict[str, Any]] = []
     rejections: list[Rejection] = []
     for result in convert_rows(rows, convert):
@@ -238,17 +245,20 @@ def prepare_lines(
 def _prepare_block(
     first: int, data: bytes, file_format: str, rates: RateBook, dialect: str
 ) -> PreparedBatch:
-    """`prepare_lines` for a block of lines; a block of plain canonical records bound
-    for SQLite is parsed in one call (`parse_block`) and validated field by field,
-    without a `Row` per line."""
-    convert = converter_for(file_format)
+    """`prepare_lines` for a block of lines. A block of one JSON object a line is parsed
+    in one call (`parse_block`; it has no blank line, so its records' line numbers
+    follow from ``first``); plain canonical records bound for SQLite are then validated
+    field by field, without a `Row` per line, and any others record by record."""
+    records = parse_block(data)
+    if records is None:
+        return prepare_lines(block_lines(first, data), file_format, rates, dialect)
+    convert, pricing = converter_for(file_format), _worker_pricing(rates)
     if dialect != "postgresql" and convert is flat_from_record:
-        records = parse_block(data)
-        plain = canonical_values(records, EVENT_COLUMNS) if records is not None else None
-        if records is not None and plain is not None:
-            n = len(records)
-            return _prepared_values(n, n, plain, [], _worker_pricing(rates))
-    return prepare_lines(block_lines(first, data), file_format, rates, dialect)
+        plain = canonical_values(records, EVENT_COLUMNS)
+        if plain is not None:
+            return _prepared_values(len(records), len(records), plain, [], pricing)
+    rows = [Row(first + i, record) for i, record in enumerate(records)]
+    return _prepare_records(rows, convert, pricing, dialect)
 
 
 def prepare_block_packed(
