@@ -94,11 +94,29 @@ def ledger_url(tmp_path: Path) -> str:
 
 
 def test_waste_and_report_load_no_server_or_alembic(tmp_path: Path, ledger_url: str) -> None:
-    # the settings (YAML), their negotiated rates (genai_prices) and the ledger (SQLAlchemy)
-    reads = ["genai_prices", "pydantic", "sqlalchemy", "yaml"]
-    # and the eval scores' reader (aifinops.ingest.files: orjson), without bulk pricing
-    assert loaded(["waste"], tmp_path, ledger_url) == sorted([*reads, "orjson"])
+    # the settings (YAML) and the ledger (SQLAlchemy); reading negotiated rates does not
+    # load the price data (genai_prices), which only pricing needs
+    reads = ["pydantic", "sqlalchemy", "yaml"]
     assert loaded(["report", "spend", "--month", "last"], tmp_path, ledger_url) == reads
+    # waste prices its savings, and reads eval scores (aifinops.ingest.files: orjson)
+    waste = sorted([*reads, "genai_prices", "orjson"])
+    assert loaded(["waste"], tmp_path, ledger_url) == waste
+
+
+def test_settings_and_pricing_modules_load_no_price_data() -> None:
+    probe = (
+        "import sys, aifinops.settings, aifinops.pricing, aifinops.pricing.bulk;"
+        "from aifinops.pricing.rates import load_rates_data;"
+        "book = load_rates_data({'rates': [{'provider': 'openai', 'model': 'gpt-4o', "
+        "'prices': {'input_mtok': '1.25', 'output_mtok': '5'}}]});"
+        "print('genai_prices' in sys.modules);"
+        "from aifinops.pricing import PricingEngine; PricingEngine(rates=book);"
+        "print('genai_prices' in sys.modules)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert proc.stdout.split() == ["False", "True"]
 
 
 def test_price_loads_no_ledger(tmp_path: Path) -> None:

@@ -31,9 +31,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from importlib.metadata import version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from genai_prices import data_snapshot, types
+if TYPE_CHECKING:
+    from genai_prices import data_snapshot, types
 
 BUCKETS: tuple[str, ...] = (
     "input",
@@ -166,7 +167,7 @@ def compile_card(prices: Mapping[str, Decimal | types.TieredPrices | None], wher
     for keys in _FALLBACKS:
         found = next(((k, v) for k in keys if (v := prices.get(k)) is not None), None)
         chosen.append(found)
-        if found is not None and isinstance(found[1], types.TieredPrices):
+        if found is not None and not isinstance(found[1], Decimal):  # tiered prices
             thresholds.update(t.start for t in found[1].tiers)
     ordered = tuple(sorted(thresholds))
     rates: list[tuple[int, ...]] = []
@@ -193,6 +194,8 @@ def compile_model_price(model_price: types.ModelPrice, where: str) -> RateCard |
 
 
 def _change_dates(model: types.ModelInfo) -> list[date]:
+    from genai_prices import types  # noqa: PLC0415 (see `Catalog`)
+
     dates: set[date] = set()
     constraints: list[Any] = []
     if not isinstance(model.prices, types.ModelPrice):
@@ -212,6 +215,11 @@ class Catalog:
     """Resolves models and compiles their timelines once; thread-compatible, no I/O."""
 
     def __init__(self, snapshot: data_snapshot.DataSnapshot | None = None) -> None:
+        # genai-prices is imported here, not with this module: loading it takes ≈ 0.3 s,
+        # which every command that reads the settings (they hold negotiated rates)
+        # would otherwise pay, priced anything or not.
+        from genai_prices import data_snapshot  # noqa: PLC0415
+
         self._snapshot = snapshot or data_snapshot.get_snapshot()
         self.version = f"genai-prices-{version('genai-prices')}"
         self._timelines: dict[tuple[str, str, PriceContext], Timeline | None] = {}
