@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -71,3 +73,87 @@ def test_workers_and_in_process_agree(tmp_path: Path) -> None:
     assert dump(one) == dump(two)
     one.dispose()
     two.dispose()
+
+
+def test_the_ledger_can_be_opened_once_the_first_blocks_are_with_the_workers(
+    tmp_path: Path,
+) -> None:
+    path = mixed_file(tmp_path)
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    read_before_open: list[int] = []
+    blocks_read = 0
+
+    def counted(blocks: Iterator[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
+        nonlocal blocks_read
+        for block in blocks:
+            blocks_read += 1
+            yield block
+
+    def opener() -> Engine:
+        read_before_open.append(blocks_read)
+        return open_ledger(url)  # a fresh ledger: created and migrated here
+
+    with path.open("rb") as binary:
+        summary = import_json_blocks(
+            opener,
+            counted(line_blocks(binary, 50)),
+            "canonical",
+            RATES,
+            workers=1,
+            on_reject=lambda _: None,
+            dialect="sqlite",
+        )
+    # every block of this small file was with the workers before the ledger was opened
+    assert blocks_read > 1 and read_before_open == [blocks_read]
+    assert (summary.imported, summary.duplicates, summary.rejected) == (400, 1, 2)
+    reference = open_ledger(f"sqlite:///{tmp_path / 'reference.db'}")
+    with path.open("rb") as binary:
+        import_json_blocks(
+            reference,
+            line_blocks(binary, 50),
+            "canonical",
+            RATES,
+            workers=1,
+            on_reject=lambda _: None,
+        )
+    engine = open_ledger(url)
+    assert dump(engine) == dump(reference)
+    engine.dispose()
+    reference.dispose()
+
+
+def test_a_ledger_that_cannot_be_opened_stops_the_import_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "many.jsonl"
+    path.write_text(SAMPLE.read_text() * 20)  # 8,000 lines: 160 blocks of 50
+
+    blocks_read: list[int] = []
+
+    def opener() -> Engine:
+        blocks_read.append(binary.tell())
+        raise OSError("no such database")
+
+    with path.open("rb") as binary, pytest.raises(OSError, match="no such database"):
+        import_json_blocks(
+            opener,
+            line_blocks(binary, 50),
+            "canonical",
+            RATES,
+            workers=1,
+            on_reject=lambda _: None,
+            dialect="sqlite",
+        )
+    # the ledger is opened once IN_FLIGHT - 1 blocks are with the worker, before the
+    # rest of the file's 160 are read; the error ends the import
+    assert 0 < blocks_read[0] < path.stat().st_size
+
+
+def test_a_ledger_opener_needs_the_dialect(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="dialect"):
+        import_json_blocks(
+            lambda: open_ledger(f"sqlite:///{tmp_path / 'x.db'}"),
+            iter(()),
+            "canonical",
+            RATES,
+            workers=1,
+            on_reject=lambda _: None,
+        )

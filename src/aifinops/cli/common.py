@@ -60,6 +60,17 @@ def ledger_or_exit(settings: Settings) -> Engine:
         )
 
 
+def ledger_dialect_or_exit(settings: Settings) -> str:
+    """The dialect of the ledger the settings name (``sqlite`` or ``postgresql``),
+    without opening it, or exit with the fix."""
+    from aifinops.ledger.db import LedgerURLError, normalise_url
+
+    try:
+        return normalise_url(settings.database_url).get_backend_name()
+    except LedgerURLError as exc:
+        fail(str(exc))
+
+
 def range_or_exit(start: str | None, end: str | None, month: str | None) -> tuple[date, date]:
     try:
         return resolve_range(start, end, month)

@@ -20,6 +20,7 @@ from aifinops.cli.common import (
     EXIT_FAILURE,
     err_console,
     fail,
+    ledger_dialect_or_exit,
     ledger_or_exit,
     range_or_exit,
     settings_or_exit,
@@ -127,7 +128,6 @@ def import_events_command(
     kind = _file_kind(source, fmt)
     if strict:
         _strict_check(source, kind, fmt)
-    db = ledger_or_exit(settings)
     size = max(source.stat().st_size, 1)
     with _progress() as progress:
         task = progress.add_task("importing", total=size)
@@ -137,17 +137,21 @@ def import_events_command(
             progress.update(task, completed=counted.read, description=f"{summary.rows:,} rows")
 
         if kind == "jsonl" and workers > 0:
+            dialect = ledger_dialect_or_exit(settings)
             with source.open("rb") as binary:
+                # the ledger is opened (a fresh one migrated) while the workers start
                 summary = import_json_blocks(
-                    db,
+                    lambda: ledger_or_exit(settings),
                     counted.blocks(line_blocks(binary, BATCH_ROWS)),
                     fmt.value,
                     settings.rates,
                     workers=workers,
                     on_reject=_report,
                     on_batch=advance,
+                    dialect=dialect,
                 )
         else:
+            db = ledger_or_exit(settings)
             with source.open(encoding="utf-8", newline="") as stream:
                 summary = import_events(
                     db,
