@@ -11,6 +11,7 @@ from aifinops.cli import (
     economics,
     evals,
     export,
+    fast_exit,
     gate,
     importer,
     keys,
@@ -52,7 +53,12 @@ COMMAND_MODULES = (
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        if fast_exit.requested():
+            fast_exit.exit_now(exc.code)
+        raise
 
 
 __all__ = ["COMMAND_MODULES", "app", "main"]

@@ -25,10 +25,15 @@ from aifinops.cli.common import (
     range_or_exit,
     settings_or_exit,
 )
+from aifinops.cli.fast_exit import exit_fast_when_done
 from aifinops.ingest.raw import converter_for
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from aifinops.ingest.events import ImportSummary
     from aifinops.ingest.files import Rejection
+    from aifinops.settings import Settings
 
 #: One worker process parses and prices while this one writes: the two stages are about
 #: equal, so more workers only help on machines with more cores than two.
@@ -115,20 +120,39 @@ def import_events_command(
     still imported (unless --strict) and the command exits 1. Replaying a file adds
     nothing: its events are counted as duplicates skipped.
     """
-    from aifinops.ingest.events import BATCH_ROWS, ImportSummary, import_events, import_json_blocks
+    settings = settings_or_exit(config)
+    if str(file) == "-":
+        spooled = _spool_stdin()
+        try:
+            summary = _import_file(spooled, fmt, strict, workers, settings)
+        finally:
+            spooled.unlink(missing_ok=True)
+    elif not file.exists():
+        fail(f"FILE: {file} does not exist; give the path of an event file")
+    else:
+        summary = _import_file(file, fmt, strict, workers, settings)
+    Console(highlight=False).print(
+        f"imported {summary.imported:,}, duplicates skipped {summary.duplicates:,}, "
+        f"rejected {summary.rejected:,} ({summary.unpriced:,} unpriced)"
+    )
+    exit_fast_when_done()  # the ledger is closed: nothing is left for the teardown to do
+    if summary.rejected:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+def _import_file(
+    source: Path, fmt: EventFormat, strict: bool, workers: int, settings: Settings
+) -> ImportSummary:
+    """Import one file into the ledger, which is closed again at the end."""
+    from aifinops.ingest.events import BATCH_ROWS, import_events, import_json_blocks
     from aifinops.ingest.files import iter_rows, line_blocks
     from aifinops.pricing import PricingEngine
 
-    settings = settings_or_exit(config)
-    source = file
-    if str(file) == "-":
-        source = _spool_stdin()
-    elif not file.exists():
-        fail(f"FILE: {file} does not exist; give the path of an event file")
     kind = _file_kind(source, fmt)
     if strict:
         _strict_check(source, kind, fmt)
     size = max(source.stat().st_size, 1)
+    opened: list[Engine] = []
     with _progress() as progress:
         task = progress.add_task("importing", total=size)
         counted = _Counter()
@@ -136,37 +160,39 @@ def import_events_command(
         def advance(summary: ImportSummary) -> None:
             progress.update(task, completed=counted.read, description=f"{summary.rows:,} rows")
 
-        if kind == "jsonl" and workers > 0:
-            dialect = ledger_dialect_or_exit(settings)
-            with source.open("rb") as binary:
-                # the ledger is opened (a fresh one migrated) while the workers start
-                summary = import_json_blocks(
-                    lambda: ledger_or_exit(settings),
-                    counted.blocks(line_blocks(binary, BATCH_ROWS)),
-                    fmt.value,
-                    settings.rates,
-                    workers=workers,
-                    on_reject=_report,
-                    on_batch=advance,
-                    dialect=dialect,
-                )
-        else:
-            db = ledger_or_exit(settings)
+        try:
+            if kind == "jsonl" and workers > 0:
+                dialect = ledger_dialect_or_exit(settings)
+
+                def open_ledger() -> Engine:
+                    opened.append(ledger_or_exit(settings))
+                    return opened[-1]
+
+                with source.open("rb") as binary:
+                    # the ledger is opened (a fresh one migrated) while the workers start
+                    return import_json_blocks(
+                        open_ledger,
+                        counted.blocks(line_blocks(binary, BATCH_ROWS)),
+                        fmt.value,
+                        settings.rates,
+                        workers=workers,
+                        on_reject=_report,
+                        on_batch=advance,
+                        dialect=dialect,
+                    )
+            opened.append(ledger_or_exit(settings))
             with source.open(encoding="utf-8", newline="") as stream:
-                summary = import_events(
-                    db,
+                return import_events(
+                    opened[0],
                     PricingEngine(rates=settings.rates),
                     iter_rows(counted.text(stream), kind),
                     converter_for(fmt.value),
                     on_reject=_report,
                     on_batch=advance,
                 )
-    Console(highlight=False).print(
-        f"imported {summary.imported:,}, duplicates skipped {summary.duplicates:,}, "
-        f"rejected {summary.rejected:,} ({summary.unpriced:,} unpriced)"
-    )
-    if summary.rejected:
-        raise typer.Exit(EXIT_FAILURE)
+        finally:
+            for engine in opened:
+                engine.dispose()  # closed (SQLite: the WAL checkpointed) before the exit
 
 
 def _progress() -> Progress:
