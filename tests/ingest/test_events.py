@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from aifinops.ingest.events import import_events, import_json_blocks
+from aifinops.ingest.events import ImportSummary, import_events, import_json_blocks
 from aifinops.ingest.files import Rejection, iter_rows, line_blocks
 from aifinops.ingest.raw import converter_for
 from aifinops.ledger.db import open_ledger
@@ -75,6 +76,15 @@ def test_workers_and_in_process_agree(tmp_path: Path) -> None:
     two.dispose()
 
 
+def one_worker(
+    db: Engine | Callable[[], Engine], blocks: Iterable[tuple[int, bytes]], **options: Any
+) -> ImportSummary:
+    """`import_json_blocks` of canonical blocks with one worker, rejections ignored."""
+    return import_json_blocks(
+        db, blocks, "canonical", RATES, workers=1, on_reject=lambda _: None, **options
+    )
+
+
 def test_the_ledger_can_be_opened_once_the_first_blocks_are_with_the_workers(
     tmp_path: Path,
 ) -> None:
@@ -94,28 +104,13 @@ def test_the_ledger_can_be_opened_once_the_first_blocks_are_with_the_workers(
         return open_ledger(url)  # a fresh ledger: created and migrated here
 
     with path.open("rb") as binary:
-        summary = import_json_blocks(
-            opener,
-            counted(line_blocks(binary, 50)),
-            "canonical",
-            RATES,
-            workers=1,
-            on_reject=lambda _: None,
-            dialect="sqlite",
-        )
+        summary = one_worker(opener, counted(line_blocks(binary, 50)), dialect="sqlite")
     # every block of this small file was with the workers before the ledger was opened
     assert blocks_read > 1 and read_before_open == [blocks_read]
     assert (summary.imported, summary.duplicates, summary.rejected) == (400, 1, 2)
     reference = open_ledger(f"sqlite:///{tmp_path / 'reference.db'}")
     with path.open("rb") as binary:
-        import_json_blocks(
-            reference,
-            line_blocks(binary, 50),
-            "canonical",
-            RATES,
-            workers=1,
-            on_reject=lambda _: None,
-        )
+        one_worker(reference, line_blocks(binary, 50))
     engine = open_ledger(url)
     assert dump(engine) == dump(reference)
     engine.dispose()
@@ -133,15 +128,7 @@ def test_a_ledger_that_cannot_be_opened_stops_the_import_at_once(tmp_path: Path)
         raise OSError("no such database")
 
     with path.open("rb") as binary, pytest.raises(OSError, match="no such database"):
-        import_json_blocks(
-            opener,
-            line_blocks(binary, 50),
-            "canonical",
-            RATES,
-            workers=1,
-            on_reject=lambda _: None,
-            dialect="sqlite",
-        )
+        one_worker(opener, line_blocks(binary, 50), dialect="sqlite")
     # the ledger is opened once IN_FLIGHT - 1 blocks are with the worker, before the
     # rest of the file's 160 are read; the error ends the import
     assert 0 < blocks_read[0] < path.stat().st_size
@@ -149,11 +136,4 @@ def test_a_ledger_that_cannot_be_opened_stops_the_import_at_once(tmp_path: Path)
 
 def test_a_ledger_opener_needs_the_dialect(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="dialect"):
-        import_json_blocks(
-            lambda: open_ledger(f"sqlite:///{tmp_path / 'x.db'}"),
-            iter(()),
-            "canonical",
-            RATES,
-            workers=1,
-            on_reject=lambda _: None,
-        )
+        one_worker(lambda: open_ledger(f"sqlite:///{tmp_path / 'x.db'}"), iter(()))
