@@ -280,23 +280,21 @@ def generate_units(events: Path | None, outcomes: Path | None, n: int, seed: int
 
 
 _MEASURED_IMPORT = """
-import sys
-from aifinops.cli import app
-try:
-    app(["import", "events", sys.argv[1]])
-except SystemExit as exc:
-    code = exc.code or 0
-else:
-    code = 0
-# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec
-hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
-print(hwm.split()[1], file=sys.stderr)
-sys.exit(code)
+import atexit, sys
+def peak():
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec
+    hwm = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    print(hwm.split()[1], file=sys.stderr)
+atexit.register(peak)  # runs also when the command ends the process at once
+sys.argv = ["aifinops", "import", "events", sys.argv[1]]
+from aifinops.cli import main
+main()
 """
 
 
 def run_import(url: str, path: Path) -> tuple[float, float]:
-    """(seconds, peak RSS MiB) of `aifinops import events` in a fresh subprocess."""
+    """(seconds, peak RSS MiB) of `aifinops import events` in a fresh subprocess, run
+    through the console entry point as a user runs it."""
     env = {**os.environ, "AIFINOPS_DATABASE_URL": url}
     t = time.perf_counter()
     proc = subprocess.run(

@@ -1,13 +1,15 @@
 """Ledger throughput: import events/s and peak memory, and `report spend` over a big month.
 
     .venv/bin/python bench/ledger.py [--events 1000000] [--report-events 10000000]
-                                     [--backends sqlite,postgres] [--workdir bench/out/ledger]
+                                     [--backends sqlite,postgres] [--repeat 3]
+                                     [--workdir bench/out/ledger]
 
 For each backend, in one run:
 
-1. import --events canonical events (`aifinops import events FILE`, a real subprocess)
-   into a fresh ledger: wall time, events/s, and the subprocess's peak RSS; the same
-   import of a quarter of the events shows whether memory stays flat;
+1. import --events canonical events (`aifinops import events FILE`, a real subprocess
+   through the console entry point) into a fresh ledger, --repeat times: the median
+   wall time and its events/s, each run's events/s, and the subprocess's peak RSS; the
+   same import of a quarter of the events shows whether memory stays flat;
 2. a month of --report-events events (imported the same way, in a second fresh ledger)
    and `report spend --month M --by team,feature,day`: the in-process query (median,
    p50/p99 of 7) and the whole CLI command's wall time.
@@ -86,6 +88,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--report-events", type=int, default=10_000_000)
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="imports of --events per backend (median shown)"
+    )
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out" / "ledger")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -99,25 +104,34 @@ def main() -> None:
     print("# Ledger benchmark\n")
     print(
         f"- command: `.venv/bin/python bench/ledger.py --events {args.events} "
-        f"--report-events {args.report_events} --backends {args.backends}`"
+        f"--report-events {args.report_events} --backends {args.backends} "
+        f"--repeat {args.repeat}`"
     )
     print(
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; generated the files in {gen_s:.0f} s\n"
     )
-    print("| backend | import events | time | events/s | peak RSS | peak RSS at ¼ size |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print(
+        f"| backend | import events | time (median of {args.repeat}) | events/s | "
+        "events/s, each run | peak RSS | peak RSS at ¼ size |"
+    )
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     report_rows = []
     for backend in args.backends.split(","):
         url, schema = backend_url(backend, args.workdir, "quarter")
         _, rss_small = run_import(url, small)
         drop(backend, schema)
-        url, schema = backend_url(backend, args.workdir, "import")
-        seconds, rss = run_import(url, big)
-        drop(backend, schema)
+        runs = []
+        for _ in range(args.repeat):  # each into a fresh ledger
+            url, schema = backend_url(backend, args.workdir, "import")
+            runs.append(run_import(url, big))
+            drop(backend, schema)
+        seconds = statistics.median(s for s, _ in runs)
+        each = ", ".join(f"{args.events / s:,.0f}" for s, _ in runs)
+        rss = max(r for _, r in runs)
         print(
             f"| {backend} | {args.events:,} | {seconds:.1f} s | {args.events / seconds:,.0f} | "
-            f"{rss:.0f} MiB | {rss_small:.0f} MiB |"
+            f"{each} | {rss:.0f} MiB | {rss_small:.0f} MiB |"
         )
         url, schema = backend_url(backend, args.workdir, "month")
         load_s, _ = run_import(url, month)
