@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from aifinops.gateway.ledger_process import WriterProcess, WriterProcessError
+from aifinops.gateway.ledger_process import Pacer, WriterProcess, WriterProcessError, pace_sqlite
 from aifinops.gateway.metrics import GatewayMetrics
 from aifinops.gateway.recorder import Recorder
 from aifinops.gateway.spool import Spool
@@ -275,3 +275,61 @@ def test_a_batch_frame_splices_the_rows_json() -> None:
         orjson.dumps({"sync": ["/spool/a"], "rows": rows, "rejections": rejections})
     )
     assert orjson.loads(batch_frame([], [], [])) == {"sync": [], "rows": [], "rejections": []}
+
+
+def _spin(cpu_seconds: float, pacer: Pacer) -> None:
+    end = time.thread_time() + cpu_seconds
+    while time.thread_time() < end:
+        pacer()
+
+
+def test_the_pacer_gives_the_cpu_back_after_each_slice() -> None:
+    pacer = Pacer(slice_seconds=0.002, pause_seconds=0.01)
+    started = time.monotonic()
+    _spin(0.02, pacer)
+    # 20 ms of CPU in 2 ms slices: at least 9 pauses of 10 ms between them
+    assert time.monotonic() - started >= 0.02 + 9 * 0.01
+    unpaced = Pacer(slice_seconds=1.0, pause_seconds=0.5)
+    started = time.monotonic()
+    _spin(0.02, unpaced)
+    assert time.monotonic() - started < 0.5  # no slice used up: never paused
+
+
+class _Counting(Pacer):
+    def __init__(self) -> None:
+        super().__init__(slice_seconds=3600.0)
+        self.calls = 0
+
+    def __call__(self) -> int:
+        self.calls += 1
+        return super().__call__()
+
+
+_COUNT_TO = (
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50000)"
+    " SELECT count(*), sum(i) FROM n"
+)
+
+
+def test_sqlite_statements_call_the_pacer_and_run_to_the_end(tmp_path: Path) -> None:
+    engine = create_ledger_engine(f"sqlite:///{tmp_path / 'paced.db'}")
+    pacer = _Counting()
+    pace_sqlite(engine, pacer)
+    with engine.connect() as conn:
+        assert tuple(conn.exec_driver_sql(_COUNT_TO).one()) == (50_000, 50_000 * 50_001 // 2)
+    engine.dispose()
+    assert pacer.calls > 50  # ≈ one call per PACE_EVERY instructions
+
+
+def test_only_sqlite_connections_are_paced(ledger_url: tuple[str, str | None]) -> None:
+    url, schema = ledger_url
+    pacer = _Counting()
+    engine = create_ledger_engine(url, search_path=schema)
+    pace_sqlite(engine, pacer)
+    with engine.connect() as conn:
+        assert tuple(conn.exec_driver_sql(_COUNT_TO).one()) == (50_000, 50_000 * 50_001 // 2)
+    engine.dispose()
+    if url.startswith("sqlite"):
+        assert pacer.calls > 50
+    else:
+        assert pacer.calls == 0  # PostgreSQL's work is the server's
