@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Engine
 
 from aifinops.ledger.column_batch import COLUMNS_FROM, write_rows_in_columns
-from aifinops.ledger.schema import usage_events
+from aifinops.ledger.schema import rollup_hourly, usage_events
 from aifinops.ledger.schema_economics import unit_rollup
+from aifinops.ledger.schema_optimize import waste_rollup
 from aifinops.ledger.writer import write_rows
 from tests.ledger.helpers import row
 from tests.ledger.test_writer import expected_rollups, rollups
@@ -72,3 +74,59 @@ def test_concurrent_batches_add_up(ledger: Engine) -> None:
     with ledger.connect() as conn:
         assert conn.execute(select(func.count()).select_from(usage_events)).scalar() == len(written)
         assert conn.execute(select(func.sum(unit_rollup.c.calls))).scalar() == len(written)
+
+
+def _wait_until_blocked(ledger: Engine, pid: list[int]) -> None:
+    """Until the batch's PostgreSQL backend waits for a lock (SQLite: a moment, in which
+    the batch waits for the ledger's write lock)."""
+    if ledger.dialect.name != "postgresql":
+        time.sleep(0.5)
+        return
+    deadline = time.monotonic() + 10
+    with ledger.connect() as conn:
+        while time.monotonic() < deadline:
+            waiting = (
+                pid
+                and conn.execute(
+                    text("SELECT count(*) FROM pg_locks WHERE pid = :pid AND NOT granted"),
+                    {"pid": pid[0]},
+                ).scalar()
+            )
+            if waiting:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the batch never waited for the rows held")
+
+
+def test_a_batch_and_a_writer_in_the_span_order_do_not_deadlock(ledger: Engine) -> None:
+    """A writer holds rollup rows in an import span's order (hourly first, waste last)
+    while a gateway batch writes an event of the same keys: both commit. On PostgreSQL the
+    batch's one statement upserted waste first, and the two deadlocked."""
+    with ledger.begin() as conn:
+        write_rows(conn, [row(1, event_id="first")])
+    failures: list[BaseException] = []
+    pid: list[int] = []
+
+    def gateway_batch() -> None:
+        try:
+            with ledger.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    pid.append(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+                write_rows(conn, [row(1, event_id="second")])
+        except BaseException as exc:  # reported by the assertion below
+            failures.append(exc)
+
+    holder = ledger.connect()
+    try:
+        with holder.begin():
+            holder.execute(update(rollup_hourly).values(calls=rollup_hourly.c.calls))
+            thread = threading.Thread(target=gateway_batch)
+            thread.start()
+            _wait_until_blocked(ledger, pid)
+            holder.execute(update(waste_rollup).values(calls=waste_rollup.c.calls))
+        thread.join(30)
+    finally:
+        holder.close()
+    assert failures == []
+    both = [row(1, event_id="first"), row(1, event_id="second")]
+    assert rollups(ledger) == expected_rollups(both)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aifinops.ledger.lock_order import ROLLUP_KEY_WIDTH, key_order
 from aifinops.ledger.schema import ROLLUP_DIMENSIONS, ROLLUP_MEASURES
 from aifinops.ledger.waste_rollup import waste_upsert
 from aifinops.ledger.writer import (
@@ -38,6 +39,7 @@ _HOUR_DELTA = "aifinops_span_hours"
 _HOUR, _DAY = "date_trunc('hour', ts)", "CAST(ts AS DATE)"
 _COLUMNS = ", ".join(EVENT_COLUMNS)
 _DELTA_COLUMNS = ", ".join(("hour", *ROLLUP_DIMENSIONS, "day", *ROLLUP_MEASURES))
+_KEY_ORDER = key_order(ROLLUP_KEY_WIDTH)
 
 
 def begin_span(cursor: Any) -> None:
@@ -73,9 +75,11 @@ def roll_up_span(cursor: Any) -> None:
     sums = ", ".join(f"sum({m})" for m in ROLLUP_MEASURES)
     for statement in (
         f"INSERT INTO {_HOUR_DELTA} ({_DELTA_COLUMNS}) {rollup_select(SPAN_EVENTS, _HOUR, _DAY)}",
-        rollup_upsert(f"SELECT {_DELTA_COLUMNS} FROM {_HOUR_DELTA}"),
+        # each upsert in key order: no deadlock with another writer (lock_order)
+        rollup_upsert(f"SELECT {_DELTA_COLUMNS} FROM {_HOUR_DELTA}{_KEY_ORDER}"),
         rollup_upsert(
-            f"SELECT day, {dims}, {sums} FROM {_HOUR_DELTA} GROUP BY day, {dims}", "rollup_daily"
+            f"SELECT day, {dims}, {sums} FROM {_HOUR_DELTA} GROUP BY day, {dims}{_KEY_ORDER}",
+            "rollup_daily",
         ),
         unit_upsert(SPAN_EVENTS, _DAY, "postgresql"),
         waste_upsert(SPAN_EVENTS, _HOUR, _DAY, "postgresql"),

@@ -27,6 +27,7 @@ events (see `aifinops.ledger.writer`). What each measure counts:
 
 from __future__ import annotations
 
+from aifinops.ledger.lock_order import key_order
 from aifinops.ledger.schema_optimize import (
     INPUT_BUCKETS,
     INPUT_EDGES,
@@ -119,7 +120,9 @@ def waste_upsert(source: str, hour_sql: str, day_sql: str, dialect: str) -> str:
         f"INSERT INTO waste_rollup ({columns}) "
         f"SELECT {group}, {day_sql}, {measures}, sum(DISTINCT 1 << {slot_sql}), min(event_id) "
         f"FROM {source} "
-        f"GROUP BY {group}, {day_sql} "
+        f"GROUP BY {group}, {day_sql}"
+        # in key order on PostgreSQL (aifinops.ledger.lock_order)
+        f"{key_order(len(WASTE_DIMENSIONS) + 2) if dialect == 'postgresql' else ''} "
         f"ON CONFLICT ({key}) DO UPDATE SET {waste_conflict_update(dialect)}"
     )
 

@@ -41,6 +41,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from aifinops.ledger.lock_order import ROLLUP_KEY_WIDTH, key_order
 from aifinops.ledger.schema import ROLLUP_DIMENSIONS, ROLLUP_MEASURES, usage_events
 from aifinops.ledger.staged import StagedRows, attach_stage, detach_stage, insert_staged
 from aifinops.ledger.waste_rollup import waste_upsert
@@ -116,24 +117,28 @@ def _event_params(row: Mapping[str, Any], sqlite_dialect: bool) -> tuple[Any, ..
     return tuple(values)
 
 
-def rollup_select(source: str, hour_sql: str, day_sql: str, where: str = "true") -> str:
-    """``SELECT hour, dims…, day, measures… FROM source GROUP BY hour, dims`` (SQL text)."""
+def rollup_select(
+    source: str, hour_sql: str, day_sql: str, where: str = "true", *, ordered: bool = False
+) -> str:
+    """``SELECT hour, dims…, day, measures… FROM source GROUP BY hour, dims`` (SQL text);
+    ``ordered``: in key order (`key_order`)."""
     dims = ", ".join(f"coalesce({d}, '')" for d in ROLLUP_DIMENSIONS)
     measures = ", ".join(MEASURE_SQL[m] for m in ROLLUP_MEASURES)
     return (
         f"SELECT {hour_sql}, {dims}, {day_sql}, {measures} FROM {source} WHERE {where} "
         f"GROUP BY {hour_sql}, {dims}, {day_sql}"
-    )
+    ) + (key_order(ROLLUP_KEY_WIDTH) if ordered else "")
 
 
-def daily_select(source: str, day_sql: str, where: str = "true") -> str:
-    """``SELECT day, dims…, measures… FROM source GROUP BY day, dims`` (SQL text)."""
+def daily_select(source: str, day_sql: str, where: str = "true", *, ordered: bool = False) -> str:
+    """``SELECT day, dims…, measures… FROM source GROUP BY day, dims`` (SQL text);
+    ``ordered``: in key order (`key_order`)."""
     dims = ", ".join(f"coalesce({d}, '')" for d in ROLLUP_DIMENSIONS)
     measures = ", ".join(MEASURE_SQL[m] for m in ROLLUP_MEASURES)
     return (
         f"SELECT {day_sql}, {dims}, {measures} FROM {source} WHERE {where} "
         f"GROUP BY {day_sql}, {dims}"
-    )
+    ) + (key_order(ROLLUP_KEY_WIDTH) if ordered else "")
 
 
 def rollup_upsert(select_sql: str, table: str = "rollup_hourly") -> str:
@@ -173,8 +178,8 @@ def unit_upsert(source: str, day_sql: str, dialect: str) -> str:
         f"{MEASURE_SQL['errors']}, {MEASURE_SQL['list_cost_nusd']}, "
         f"{MEASURE_SQL['effective_cost_nusd']}, "
         "(SELECT count(*) FROM outcomes o WHERE o.unit_id = src.unit_id) "
-        f"FROM {source} src WHERE src.unit_id IS NOT NULL GROUP BY src.unit_id "
-        f"{unit_conflict_update(dialect)}"
+        f"FROM {source} src WHERE src.unit_id IS NOT NULL GROUP BY src.unit_id"
+        f"{key_order(1) if dialect == 'postgresql' else ''} {unit_conflict_update(dialect)}"
     )
 
 
@@ -366,19 +371,35 @@ def copy_rows(cursor: Any, params: list[tuple[Any, ...]]) -> str:
     return _STAGING
 
 
+def _after(step: str) -> str:
+    """The batch's new events, read only once the CTE ``step`` has run to its end.
+
+    PostgreSQL runs a statement's data-modifying CTEs in an order of its own (the last
+    one written first, as it happens), while an import's span upserts the rollups one
+    statement after the other: hourly, daily, unit, waste. Two writers taking the same
+    rollup rows in opposite orders deadlock, so each upsert here waits for the one
+    before it, and every writer locks the rollup tables in that one order."""
+    return f"(SELECT * FROM new WHERE (SELECT count(*) FROM {step}) >= 0)"
+
+
 def _write_postgres(conn: Connection, params: list[tuple[Any, ...]]) -> int:
     cursor = _cursor(conn)
     staging_table(cursor)
     copy_rows(cursor, params)
     hour, day = hour_sql(conn)
+    hourly = rollup_upsert(rollup_select("new", hour, day, ordered=True))
+    daily = rollup_upsert(
+        daily_select(f"{_after('rolled')} AS d", day, ordered=True), "rollup_daily"
+    )
+    waste = waste_upsert(f"{_after('units')} AS w", hour, day, "postgresql")
     cursor.execute(
         f"WITH new AS (INSERT INTO usage_events ({_columns_sql()}) "
         f"SELECT {_columns_sql()} FROM {_STAGING} "
         "ON CONFLICT (event_id) DO NOTHING RETURNING *), "
-        f"rolled AS ({rollup_upsert(rollup_select('new', hour, day))} RETURNING 1), "
-        f"daily AS ({rollup_upsert(daily_select('new', day), 'rollup_daily')} RETURNING 1), "
-        f"units AS ({unit_upsert('new', day, 'postgresql')} RETURNING 1), "
-        f"waste AS ({waste_upsert('new', hour, day, 'postgresql')} RETURNING 1) "
+        f"rolled AS ({hourly} RETURNING 1), "
+        f"daily AS ({daily} RETURNING 1), "
+        f"units AS ({unit_upsert(_after('daily'), day, 'postgresql')} RETURNING 1), "
+        f"waste AS ({waste} RETURNING 1) "
         "SELECT (SELECT count(*) FROM new)"
     )
     row = cursor.fetchone()
