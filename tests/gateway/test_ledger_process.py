@@ -333,3 +333,36 @@ def test_only_sqlite_connections_are_paced(ledger_url: tuple[str, str | None]) -
         assert pacer.calls > 50
     else:
         assert pacer.calls == 0  # PostgreSQL's work is the server's
+
+
+def test_a_stop_writes_a_lingering_batch_at_once(tmp_path: Path) -> None:
+    """The child's batches linger up to 2 s for more events; a stopping gateway (Ctrl-C)
+    writes what it holds at once, so it exits well before a second Ctrl-C (which makes
+    uvicorn skip the flush) and before `aifinops demo` reads the ledger."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    engine = open_ledger(url)
+    ids = [uuid.uuid4().hex for _ in range(7)]
+
+    async def run() -> float:
+        recorder = Recorder(
+            engine,
+            PRICING,
+            Spool(tmp_path / "spool"),
+            GatewayMetrics(),
+            process=WriterProcess(url),
+        )
+        assert recorder.linger >= 2.0
+        await recorder.start()
+        for event_id in ids:
+            recorder.record(_event(event_id))
+        await asyncio.sleep(0.2)  # the writer is lingering for more events now
+        assert recorder.written == 0
+        started = time.monotonic()
+        await recorder.stop()
+        return time.monotonic() - started
+
+    took = asyncio.run(run())
+    assert sorted(r[0] for r in _rows(engine)) == sorted(ids)
+    assert took < 1.5, f"stop took {took:.2f} s: it waited out the linger"
+    assert not list((tmp_path / "spool").glob("spool-*.jsonl"))  # all committed, deleted
+    engine.dispose()

@@ -22,6 +22,7 @@ start-up, until it has caught up with the live end of the spool.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -96,6 +97,8 @@ class Recorder:
         self.peak_depth = 0
         self._rejections: deque[dict[str, Any]] = deque()
         self._wake = asyncio.Event()
+        #: Set by `stop`: a batch lingering for more events goes at once.
+        self._stop_requested = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.written = 0
@@ -206,6 +209,7 @@ class Recorder:
     async def stop(self, timeout: float = 10.0) -> None:
         """Flush what the ledger takes within ``timeout``; the rest stays spooled."""
         self._stopping = True
+        self._stop_requested.set()
         self._wake.set()
         if self._task is not None:
             try:
@@ -240,7 +244,10 @@ class Recorder:
             if self._should_linger():
                 # Let a batch form: one transaction (and one fsync) per linger, not per
                 # event, keeps the writer off the event loop's GIL / the CPU at light load.
-                await asyncio.sleep(self.linger)
+                # A stop cuts it short: a stopping gateway (Ctrl-C) writes what it has now
+                # instead of up to `PROCESS_LINGER_SECONDS` later.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop_requested.wait(), self.linger)
             ok = await self._write_once()
             if ok:
                 backoff = _BACKOFF_START
