@@ -229,3 +229,17 @@ def test_gateway_section_must_be_a_mapping(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(environ={}, config_path=config)
     assert info.value.field == "gateway"
+
+
+def test_an_empty_config_variable_means_no_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "aifinops.yaml").write_text(
+        "rates:\n  - {provider: openai, model: gpt-5, discount_pct: 5}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(environ={}).config_path == Path("aifinops.yaml")  # the default file
+    for empty in ("", "  "):
+        settings = load_settings(environ={"AIFINOPS_CONFIG": empty})
+        assert settings.config_path is None
+        assert settings.rates.entries == ()

@@ -752,15 +752,20 @@ def load_settings(
 ) -> Settings:
     """Read the environment (``os.environ`` by default) and the config file once."""
     env = os.environ if environ is None else environ
-    explicit = config_path is not None or "AIFINOPS_CONFIG" in env
-    path = config_path or Path(env.get("AIFINOPS_CONFIG", "./aifinops.yaml"))
+    named = env.get("AIFINOPS_CONFIG")
+    # set but empty: no config file at all (not even ./aifinops.yaml)
+    no_file = config_path is None and named is not None and not named.strip()
+    explicit = config_path is not None or (named is not None and not no_file)
+    path = config_path or Path(named if explicit and named else "./aifinops.yaml")
     data: dict[str, Any] = {}
-    if path.exists():
+    if no_file:
+        pass
+    elif path.exists():
         data = load_config_file(path)
     elif explicit:
         raise ConfigError("AIFINOPS_CONFIG", f"config file {path} does not exist", str(path))
     return Settings(
-        config_path=path if path.exists() else None,
+        config_path=None if no_file or not path.exists() else path,
         database_url=env.get("AIFINOPS_DATABASE_URL", "sqlite:///./aifinops.db"),
         redis_url=env.get("AIFINOPS_REDIS_URL") or None,
         rates=_load_rates(data, path) if data else RateBook(),
